@@ -1,0 +1,181 @@
+import { LRUCache } from 'lru-cache';
+import { WrongExpectedRevisionError } from '../../eventstore/errors.js';
+import type { EventStore } from '../../eventstore/port.js';
+import { KeelError } from '../../platform/errors.js';
+import { advanceSnapshot, decideBatch, type DecidedBatch, type Job } from './batch.js';
+import { defaultBackoff, jitteredDelay, sleep, type BackoffPolicy } from './retry.js';
+import { loadStream, type MutableSnapshot } from './stream-loader.js';
+import type { Aggregate, CommandContext, CommandResult, DomainEventShape } from './types.js';
+
+export interface CommandHandlerOptions {
+  readonly backoff?: BackoffPolicy;
+  /** Streams whose folded state is kept in memory (least recently used are dropped). */
+  readonly cacheSize?: number;
+  /** Most commands of one stream decided together and written in one append. */
+  readonly maxBatch?: number;
+  readonly random?: () => number;
+}
+
+export interface HandlerStats {
+  readonly commands: number;
+  readonly batches: number;
+  readonly appends: number;
+  /** Appends refused for a wrong expected revision and retried (writers in other processes). */
+  readonly conflicts: number;
+}
+
+export interface CommandHandler {
+  handle<C, E extends DomainEventShape, S>(
+    aggregate: Aggregate<C, E, S>,
+    streamId: string,
+    command: C,
+    context: CommandContext,
+  ): Promise<CommandResult<E, S>>;
+  stats(): HandlerStats;
+}
+
+/**
+ * load → decide → append with the revision read; a conflict reloads and retries with jittered
+ * backoff, a bounded number of times. Commands for one stream queue up in this process and are
+ * decided in sequence against one state; their events go out in ONE append and each caller gets
+ * its own result or its own error, so a hot stream costs one append per batch, not a conflict storm.
+ * The folded state stays cached per stream: a stream this process just wrote is not read again
+ * (if another process wrote meanwhile, the expected revision fails and the stream is reloaded).
+ */
+export const createCommandHandler = (store: EventStore, options: CommandHandlerOptions = {}): CommandHandler => {
+  const backoff = options.backoff ?? defaultBackoff;
+  const maxBatch = options.maxBatch ?? 500;
+  const random = options.random ?? Math.random;
+  const cache = new LRUCache<string, MutableSnapshot<unknown>>({ max: options.cacheSize ?? 10_000 });
+  const queues = new Map<string, Job[]>();
+  const stats = { commands: 0, batches: 0, appends: 0, conflicts: 0 };
+
+  const snapshotOf = async (aggregate: Job['aggregate'], streamId: string): Promise<MutableSnapshot<unknown>> => {
+    const cached = cache.get(streamId);
+    if (cached) return cached;
+    const loaded = await loadStream(store, aggregate, streamId);
+    cache.set(streamId, loaded);
+    return loaded;
+  };
+
+  const settle = async (
+    streamId: string,
+    jobs: readonly Job[],
+    batch: DecidedBatch,
+    snapshot: MutableSnapshot<unknown>,
+    baseRevision: bigint,
+  ): Promise<void> => {
+    const results: CommandResult<DomainEventShape, unknown>[] = [];
+    for (const [index, outcome] of batch.outcomes.entries()) {
+      const job = jobs[index];
+      if (!job) continue;
+      if (outcome.kind === 'error') {
+        job.reject(outcome.error);
+        continue;
+      }
+      let result: CommandResult<DomainEventShape, unknown> | undefined;
+      if (outcome.kind === 'same-as') result = results[outcome.index];
+      else if (outcome.kind === 'decided') {
+        const revision = outcome.events.length === 0
+          ? snapshot.revision
+          : baseRevision + BigInt(outcome.offset + outcome.events.length);
+        result = { streamId, revision, position: snapshot.position, events: outcome.events, state: snapshot.state, duplicate: false };
+      } else {
+        try {
+          const events: DomainEventShape[] = [];
+          const range = { fromRevision: outcome.firstRevision, maxCount: outcome.count };
+          for await (const stored of store.readStream(streamId, range)) events.push(job.aggregate.fromStored(stored));
+          const revision = outcome.firstRevision + BigInt(outcome.count - 1);
+          result = { streamId, revision, position: outcome.position, events, state: snapshot.state, duplicate: true };
+        } catch (error) {
+          job.reject(error);
+          continue;
+        }
+      }
+      if (result) {
+        results[index] = result;
+        job.resolve(result);
+      } else {
+        job.reject(new KeelError('KEEL_ERR_DUPLICATE_EVENT_ID', 'The first send of this command id failed; nothing was written.'));
+      }
+    }
+  };
+
+  const runBatch = async (streamId: string, jobs: readonly Job[]): Promise<void> => {
+    stats.batches++;
+    const aggregate = jobs[0]?.aggregate;
+    if (!aggregate) return;
+    for (let attempt = 0; attempt <= backoff.maxRetries; attempt++) {
+      let snapshot: MutableSnapshot<unknown>;
+      try {
+        snapshot = await snapshotOf(aggregate, streamId);
+      } catch (error) {
+        for (const job of jobs) job.reject(error);
+        return;
+      }
+      const batch = decideBatch(jobs, snapshot);
+      if (batch.toAppend.length === 0) return settle(streamId, jobs, batch, snapshot, snapshot.revision);
+      try {
+        const expectedRevision = snapshot.revision < 0n ? 'no_stream' : snapshot.revision;
+        const appended = await store.append(streamId, batch.toAppend, { expectedRevision });
+        stats.appends++;
+        const base = advanceSnapshot(snapshot, jobs, batch, appended);
+        return settle(streamId, jobs, batch, snapshot, base);
+      } catch (error) {
+        cache.delete(streamId);
+        if (!(error instanceof WrongExpectedRevisionError)) {
+          for (const job of jobs) job.reject(error);
+          return;
+        }
+        stats.conflicts++;
+        await sleep(jitteredDelay(backoff, attempt, random));
+      }
+    }
+    const attempts = backoff.maxRetries + 1;
+    const exhausted = new KeelError(
+      'KEEL_ERR_CONFLICT_RETRIES_EXHAUSTED',
+      `Stream "${streamId}" kept changing during ${attempts} attempts; try again.`,
+      { streamId, attempts },
+    );
+    for (const job of jobs) job.reject(exhausted);
+  };
+
+  const drain = async (streamId: string): Promise<void> => {
+    for (let queue = queues.get(streamId); queue && queue.length > 0; queue = queues.get(streamId)) {
+      await runBatch(streamId, queue.splice(0, maxBatch));
+    }
+    queues.delete(streamId);
+  };
+
+  return {
+    handle<C, E extends DomainEventShape, S>(
+      aggregate: Aggregate<C, E, S>,
+      streamId: string,
+      command: C,
+      context: CommandContext,
+    ): Promise<CommandResult<E, S>> {
+      stats.commands++;
+      return new Promise<CommandResult<E, S>>((resolve, reject) => {
+        const job: Job = {
+          aggregate: eraseTypes(aggregate),
+          command,
+          context,
+          resolve: (result) => resolve(result as CommandResult<E, S>),
+          reject,
+        };
+        const queue = queues.get(streamId);
+        if (queue) {
+          queue.push(job);
+          return;
+        }
+        queues.set(streamId, [job]);
+        void drain(streamId);
+      });
+    },
+    stats: () => ({ ...stats }),
+  };
+};
+
+/** The queue holds jobs of any aggregate; each job only ever meets its own aggregate's values. */
+const eraseTypes = <C, E extends DomainEventShape, S>(aggregate: Aggregate<C, E, S>): Job['aggregate'] =>
+  aggregate as Aggregate<unknown, DomainEventShape, unknown>;

@@ -1,0 +1,113 @@
+/**
+ * The EventStore port. Every adapter (PostgreSQL on node-postgres, PostgreSQL on PGlite,
+ * EventStoreDB) implements it and passes the one contract suite in test/contract/.
+ *
+ * Positions are totally ordered bigints and delivery order is position order: once a subscriber
+ * has delivered position p, no event with a position <= p can appear later. Positions need not be
+ * dense. Revisions are per-stream, dense, starting at 0n.
+ */
+import type { KeelError } from '../platform/errors.js';
+
+export type ExpectedRevision = 'any' | 'no_stream' | 'exists' | bigint;
+
+/** Metadata every Keel event carries (adapters store whatever object they are given). */
+export interface EventMetadata {
+  readonly commandId: string;
+  readonly correlationId: string;
+  readonly causationId: string;
+  readonly actor: string;
+  /** ISO-8601 time at which the command was decided (passed in, never read from a clock here). */
+  readonly timestamp: string;
+  readonly [key: string]: unknown;
+}
+
+/** An event about to be appended. `id` is a UUID; re-sending the same id is idempotent. */
+export interface EventData {
+  readonly id: string;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  /** Schema version of `data`; defaults to 1. */
+  readonly schemaVersion?: number;
+}
+
+export interface RecordedEvent {
+  readonly id: string;
+  readonly streamId: string;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly schemaVersion: number;
+  /** Revision of this event within its stream (0n for the first). */
+  readonly revision: bigint;
+  /** Global position in `$all`. */
+  readonly position: bigint;
+  readonly createdAt: Date;
+}
+
+export interface AppendOptions {
+  readonly expectedRevision?: ExpectedRevision;
+}
+
+export interface AppendResult {
+  /** Revision of the last event now in the stream (pass it as the next expectedRevision). */
+  readonly nextExpectedRevision: bigint;
+  /** Global position of the last appended event: the consistency token of the write. */
+  readonly position: bigint;
+}
+
+export interface ReadStreamOptions {
+  /** Inclusive. Defaults to the start (forwards) or the end (backwards). */
+  readonly fromRevision?: bigint;
+  readonly direction?: 'forwards' | 'backwards';
+  readonly maxCount?: number;
+}
+
+export interface EventFilter {
+  /** Only these event types (exact names). */
+  readonly eventTypes?: readonly string[];
+  /** Only streams whose id starts with one of these prefixes. */
+  readonly streamPrefixes?: readonly string[];
+}
+
+export interface ReadAllOptions {
+  /** Exclusive: read events with a position strictly greater than this. Defaults to the start. */
+  readonly after?: bigint;
+  readonly maxCount?: number;
+  readonly filter?: EventFilter;
+}
+
+export interface SubscribeOptions {
+  /** Exclusive, as in readAll: a checkpoint. Defaults to the start. */
+  readonly after?: bigint;
+  readonly filter?: EventFilter;
+  readonly signal?: AbortSignal;
+  /** Events fetched per round trip while catching up (adapters pick a default). */
+  readonly batchSize?: number;
+}
+
+/**
+ * What a subscription yields. `checkpoint` says "every event up to and including `position` that
+ * matches the filter has been delivered": projections store it even when nothing matched.
+ * `caught-up` is yielded each time the subscription reaches the head (first time: catch-up done).
+ * `dropped` reports a lost connection that the subscription is recovering from.
+ */
+export type SubscriptionMessage =
+  | { readonly kind: 'event'; readonly event: RecordedEvent }
+  | { readonly kind: 'checkpoint'; readonly position: bigint }
+  | { readonly kind: 'caught-up'; readonly position: bigint }
+  | { readonly kind: 'dropped'; readonly error: KeelError | Error; readonly attempt: number };
+
+export interface EventStore {
+  readonly kind: string;
+  append(streamId: string, events: readonly EventData[], options?: AppendOptions): Promise<AppendResult>;
+  /** Yields nothing for a stream that does not exist. Bounded memory: pages through the stream. */
+  readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
+  /** Bounded memory: pages through `$all` in position order. */
+  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+  /** Catch-up then live; ends when `signal` aborts. Backpressure: the next page is read only when consumed. */
+  subscribe(options?: SubscribeOptions): AsyncIterable<SubscriptionMessage>;
+  /** Position below which (inclusive) every event is final and readable: the subscription horizon. */
+  headPosition(): Promise<bigint>;
+  close(): Promise<void>;
+}

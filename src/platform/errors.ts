@@ -1,0 +1,78 @@
+/**
+ * The registry of every error code Keel emits. Codes are stable strings; messages are for people.
+ * Domain errors know nothing of HTTP: the API maps `code` to GraphQL `extensions.code`.
+ * Every code listed here must appear in the README's error table (a test checks it).
+ */
+export const ERROR_CODES = {
+  // write side: concurrency and storage
+  KEEL_ERR_WRONG_EXPECTED_REVISION: 'The stream is not at the revision the command expected.',
+  KEEL_ERR_CONFLICT_RETRIES_EXHAUSTED: 'The command kept conflicting with concurrent writers and gave up.',
+  KEEL_ERR_DUPLICATE_EVENT_ID: 'An event id was reused for different content or a different stream.',
+  KEEL_ERR_STREAM_DELETED: 'The stream has been deleted.',
+  KEEL_ERR_STREAM_NOT_FOUND: 'The stream does not exist.',
+  KEEL_ERR_EVENTSTORE_UNAVAILABLE: 'The event store cannot be reached.',
+  KEEL_ERR_APPEND_TOO_LARGE: 'Too many events or too large a payload in one append.',
+  // input validation (rejected before anything is appended)
+  KEEL_ERR_VALIDATION: 'The command is malformed: a field is missing, of the wrong type or out of range.',
+  KEEL_ERR_PAYLOAD_TOO_LARGE: 'The command payload exceeds the size limit.',
+  KEEL_ERR_UNKNOWN_COMMAND: 'No handler is registered for this command type.',
+  // catalog
+  KEEL_ERR_PRODUCT_ALREADY_LISTED: 'A product with this id is already listed.',
+  KEEL_ERR_PRODUCT_NOT_FOUND: 'No product with this id has been listed.',
+  KEEL_ERR_PRODUCT_DELISTED: 'The product has been delisted.',
+  KEEL_ERR_SKU_TAKEN: 'The SKU already belongs to another product.',
+  KEEL_ERR_UNKNOWN_SKU: 'No listed product carries this SKU.',
+  // inventory
+  KEEL_ERR_OUT_OF_STOCK: 'Not enough units are available to reserve.',
+  KEEL_ERR_RESERVATION_NOT_FOUND: 'No active reservation exists for this order.',
+  KEEL_ERR_RESERVATION_EXISTS: 'This order already holds a reservation for this SKU.',
+  KEEL_ERR_RESERVATION_EXPIRED: 'The reservation expired before it was committed.',
+  // orders
+  KEEL_ERR_ORDER_ALREADY_PLACED: 'An order with this id has already been placed.',
+  KEEL_ERR_ORDER_NOT_FOUND: 'No order with this id exists.',
+  KEEL_ERR_ORDER_NOT_PENDING: 'The order is no longer pending.',
+  KEEL_ERR_ORDER_ALREADY_CANCELLED: 'The order has already been cancelled.',
+  // payments
+  KEEL_ERR_PAYMENT_ALREADY_REQUESTED: 'A payment has already been requested for this id.',
+  KEEL_ERR_PAYMENT_NOT_FOUND: 'No payment with this id exists.',
+  KEEL_ERR_PAYMENT_INVALID_STATE: 'The payment is not in a state that allows this operation.',
+  // platform
+  KEEL_ERR_CONFIG: 'A configuration variable has an invalid value.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Base of every error Keel raises on purpose. `details` must be JSON-serialisable. */
+export class KeelError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message?: string, details: Record<string, unknown> = {}) {
+    super(message ?? ERROR_CODES[code]);
+    this.name = 'KeelError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** A rule of the domain refused the command (out of stock, order not pending, …). */
+export class DomainError extends KeelError {
+  constructor(code: ErrorCode, message?: string, details: Record<string, unknown> = {}) {
+    super(code, message, details);
+    this.name = 'DomainError';
+  }
+}
+
+/** The input was rejected before anything was appended; `field` names the offending path. */
+export class ValidationError extends KeelError {
+  constructor(
+    readonly field: string,
+    message: string,
+    code: ErrorCode = 'KEEL_ERR_VALIDATION',
+  ) {
+    super(code, `${field}: ${message}`, { field });
+    this.name = 'ValidationError';
+  }
+}
+
+export const isKeelError = (e: unknown): e is KeelError => e instanceof KeelError;
