@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   KEEL_ERR_PAYMENT_ALREADY_REQUESTED: 'A payment has already been requested for this id.',
   KEEL_ERR_PAYMENT_NOT_FOUND: 'No payment with this id exists.',
   KEEL_ERR_PAYMENT_INVALID_STATE: 'The payment is not in a state that allows this operation.',
+  KEEL_ERR_PAYMENT_REFUND_EXCEEDS_AUTHORIZED: 'The refund exceeds the authorized amount not yet refunded.',
   // platform
   KEEL_ERR_CONFIG: 'A configuration variable has an invalid value.',
 } as const;

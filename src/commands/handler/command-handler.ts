@@ -31,7 +31,15 @@ export interface CommandHandler {
     command: C,
     context: CommandContext,
   ): Promise<CommandResult<E, S>>;
+  /** The stream's current state as this handler sees it (cached, or loaded from the store). */
+  load<C, E extends DomainEventShape, S>(aggregate: Aggregate<C, E, S>, streamId: string): Promise<StreamState<S>>;
   stats(): HandlerStats;
+}
+
+export interface StreamState<S> {
+  readonly state: S;
+  /** -1n when the stream does not exist. */
+  readonly revision: bigint;
 }
 
 /**
@@ -171,6 +179,10 @@ export const createCommandHandler = (store: EventStore, options: CommandHandlerO
         queues.set(streamId, [job]);
         void drain(streamId);
       });
+    },
+    async load<C, E extends DomainEventShape, S>(aggregate: Aggregate<C, E, S>, streamId: string): Promise<StreamState<S>> {
+      const snapshot = await snapshotOf(eraseTypes(aggregate), streamId);
+      return { state: snapshot.state as S, revision: snapshot.revision };
     },
     stats: () => ({ ...stats }),
   };

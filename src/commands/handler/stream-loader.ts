@@ -1,5 +1,5 @@
 import type { EventStore } from '../../eventstore/port.js';
-import type { Aggregate, DomainEventShape, HandledCommand, StreamSnapshot } from './types.js';
+import type { Aggregate, DomainEventShape, HandledCommand } from './types.js';
 
 /** Mutable while the handler owns it; callers outside the handler see it as a StreamSnapshot. */
 export interface MutableSnapshot<S> {

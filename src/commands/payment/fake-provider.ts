@@ -1,0 +1,103 @@
+/**
+ * FAKE: `FakePaymentProvider` stands in for a real payment provider (in development, tests and
+ * benchmarks). It is the only fake on the write side. It declines a share of requests
+ * (`failureRate`), answers after a configurable latency, and honours idempotency keys the way a
+ * real provider does: the same key gets the same answer, and the charge happens once.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import type { AuthorizationRequest, AuthorizationResult, PaymentProvider } from './provider.js';
+
+/** A fixed latency, or one drawn uniformly from [min, max] with `random()`. */
+export type LatencyMs = number | { readonly min: number; readonly max: number };
+
+export interface FakePaymentProviderOptions {
+  readonly latencyMs?: LatencyMs;
+  /** Share of first-time requests declined, 0..1. */
+  readonly failureRate?: number;
+  /** Source of randomness in [0, 1); inject a deterministic one in tests. */
+  readonly random?: () => number;
+  /** Waits; defaults to a real timer. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export const DECLINED_REASON = 'card_declined';
+
+const checkOptions = (latency: LatencyMs, failureRate: number): void => {
+  if (!(failureRate >= 0 && failureRate <= 1)) {
+    throw new RangeError(`failureRate must be within 0..1, got ${failureRate}`);
+  }
+  const [min, max] = typeof latency === 'number' ? [latency, latency] : [latency.min, latency.max];
+  if (!(min >= 0 && max >= min && Number.isFinite(max))) {
+    throw new RangeError(`latencyMs must be >= 0 with min <= max, got ${JSON.stringify(latency)}`);
+  }
+};
+
+const sameRequest = (a: AuthorizationRequest, b: AuthorizationRequest): boolean =>
+  a.paymentId === b.paymentId && a.orderId === b.orderId && a.amount === b.amount && a.currency === b.currency;
+
+interface Answer {
+  readonly request: AuthorizationRequest;
+  readonly result: Promise<AuthorizationResult>;
+}
+
+export class FakePaymentProvider implements PaymentProvider {
+  private callCount = 0;
+  private chargeCount = 0;
+
+  private readonly latency: LatencyMs;
+  private readonly failureRate: number;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly answers = new Map<string, Answer>();
+
+  constructor(options: FakePaymentProviderOptions = {}) {
+    this.latency = options.latencyMs ?? 0;
+    this.failureRate = options.failureRate ?? 0;
+    this.random = options.random ?? Math.random;
+    this.sleep = options.sleep ?? ((ms) => delay(ms).then(() => undefined));
+    checkOptions(this.latency, this.failureRate);
+  }
+
+  /** Every call to `authorize`, replays included. */
+  get calls(): number {
+    return this.callCount;
+  }
+
+  /** Authorizations actually performed: at most one per idempotency key. */
+  get charges(): number {
+    return this.chargeCount;
+  }
+
+  authorize(request: AuthorizationRequest): Promise<AuthorizationResult> {
+    this.callCount += 1;
+    const previous = this.answers.get(request.idempotencyKey);
+    if (previous) {
+      if (!sameRequest(previous.request, request)) {
+        const key = request.idempotencyKey;
+        return Promise.reject(new Error(`Idempotency key "${key}" was reused for a different request.`));
+      }
+      return previous.result;
+    }
+    // Decided now (so concurrent retries with the same key share one answer), revealed after the latency.
+    const result = this.decide();
+    this.answers.set(request.idempotencyKey, { request: { ...request }, result });
+    return result;
+  }
+
+  private async decide(): Promise<AuthorizationResult> {
+    const declined = this.random() < this.failureRate;
+    const wait = this.drawLatency();
+    if (!declined) this.chargeCount += 1;
+    const result: AuthorizationResult = declined
+      ? { status: 'declined', reason: DECLINED_REASON }
+      : { status: 'authorized', authorizationCode: `FAKE-AUTH-${String(this.chargeCount).padStart(6, '0')}` };
+    if (wait > 0) await this.sleep(wait);
+    return result;
+  }
+
+  private drawLatency(): number {
+    if (typeof this.latency === 'number') return this.latency;
+    const { min, max } = this.latency;
+    return min + this.random() * (max - min);
+  }
+}

@@ -1,0 +1,11 @@
+export type { Event, EventMetadata, Recorded } from './event.js';
+export { eventMetadataSchema } from './event.js';
+export * from './primitives.js';
+export * from './product.js';
+export * from './inventory.js';
+export * from './order.js';
+export * from './order-placed-v1.js';
+export * from './payment.js';
+export * from './registry.js';
+export * from './upcast.js';
+export { EventDecodingError } from './decoding-error.js';

@@ -1,0 +1,39 @@
+/**
+ * Value schemas shared by events and commands. Money is always an integer number of minor units
+ * (cents) beside an ISO-4217 currency code; times are ISO-8601 strings.
+ */
+import { z } from 'zod';
+
+/** Product, order, customer and payment ids: UUIDs or readable slugs, at most 64 characters. */
+export const idSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'letters, digits, "-" and "_" only, starting with a letter or digit');
+
+export const skuSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "-" and "_" only, starting with a letter or digit');
+
+export const currencySchema = z.string().regex(/^[A-Z]{3}$/, 'a three-letter ISO-4217 code, upper case');
+
+/** Upper bound of one price or amount in minor units (ten million in major units). */
+export const MAX_MONEY = 1_000_000_000;
+/** Upper bound of one quantity (one delivery, one reservation, one order line). */
+export const MAX_QUANTITY = 1_000_000;
+
+/** A price or amount in integer minor units; zero is allowed (a free product). */
+export const moneySchema = z.number().int().nonnegative().max(MAX_MONEY);
+/** A strictly positive amount in integer minor units (payments, refunds). */
+export const amountSchema = z.number().int().positive().max(MAX_MONEY);
+export const quantitySchema = z.number().int().positive().max(MAX_QUANTITY);
+/** A running total in integer minor units (order totals, counts of units). */
+export const totalSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const timestampSchema = z.iso.datetime({ offset: true });
+
+export const nameSchema = z.string().trim().min(1).max(200);
+export const reasonSchema = z.string().trim().min(1).max(500);
+export const authorizationCodeSchema = z.string().min(1).max(100);
