@@ -1,0 +1,140 @@
+/**
+ * `keel serve` / `npm start`: open the database and the event store, build the app, listen, and
+ * shut down gracefully on SIGINT/SIGTERM. `startKeel` returns a handle so tests can run the whole
+ * server in-process and stop it.
+ */
+import { sql } from 'kysely';
+import { buildApp } from '../api/app.js';
+import { probeAll } from '../api/health.js';
+import { openEventStore } from '../eventstore/open.js';
+import type { EventStore } from '../eventstore/port.js';
+import { ConfigError } from '../platform/config.js';
+import type { Config } from '../platform/config.js';
+import { openDatabase } from '../platform/database.js';
+import { createLogger } from '../platform/logger.js';
+import type { Logger } from '../platform/logger.js';
+
+/** A long-running worker started with the server and stopped before the stores close. */
+export interface BackgroundWorker {
+  readonly name: string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Defaults to a logger built from the configuration. */
+  readonly logger?: Logger;
+  /** Install SIGINT/SIGTERM handlers that close and exit the process (default true). */
+  readonly handleSignals?: boolean;
+  /** Give up on a graceful shutdown after this long and exit 1 (default 10 s). */
+  readonly shutdownTimeoutMs?: number;
+}
+
+export interface KeelServer {
+  /** Where the HTTP API listens, e.g. `http://127.0.0.1:4000`. */
+  readonly url: string;
+  /** Stop accepting, stop background workers, close the event store and the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+export const startKeel = async (config: Config, options: StartOptions = {}): Promise<KeelServer> => {
+  if (config.eventStoreUrl !== undefined) {
+    // Refuse rather than silently fall back to the PostgreSQL event store.
+    throw new ConfigError(
+      `Invalid configuration: EVENTSTORE_URL is set, but the EventStoreDB adapter is not available yet; unset it to use the PostgreSQL event store`,
+      ['EVENTSTORE_URL'],
+    );
+  }
+  const logger = options.logger ?? createLogger(config);
+  const closers: Array<{ readonly name: string; close(): Promise<void> }> = [];
+  const background: BackgroundWorker[] = [];
+  /** Closes in reverse order of opening; a failure is logged and the rest still close. */
+  const closeAll = async (): Promise<void> => {
+    for (const closer of closers.splice(0).reverse()) {
+      await closer.close().catch((error: unknown) => logger.error({ err: error }, `closing ${closer.name} failed`));
+    }
+  };
+
+  let url: string;
+  try {
+    const database = await openDatabase({
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+      ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }),
+    });
+    closers.push({ name: 'the database', close: () => database.close() });
+    const store: EventStore = await openEventStore(database, { log: (line) => logger.info(line) });
+    closers.push({ name: 'the event store', close: () => store.close() });
+    logger.info({ database: database.kind, eventStore: store.kind }, 'stores open');
+
+    // ── Background workers ────────────────────────────────────────────────────────────────
+    // LEAD: start the order-fulfilment process manager here (and, later, the projector) and
+    // push each onto `background` as `{ name, stop }`. They stop in reverse order on shutdown,
+    // after the HTTP server stops accepting and before the event store and database close.
+    // ──────────────────────────────────────────────────────────────────────────────────────
+    closers.push({
+      name: 'the background workers',
+      close: async () => {
+        for (const worker of background.splice(0).reverse()) {
+          await worker.stop().catch((error: unknown) => logger.error({ err: error }, `stopping ${worker.name} failed`));
+        }
+      },
+    });
+
+    const app = buildApp({
+      logger,
+      health: () =>
+        probeAll({
+          database: () => sql`select 1`.execute(database.db),
+          eventstore: () => store.headPosition(),
+        }),
+    });
+    closers.push({ name: 'the HTTP server', close: () => app.close() });
+    url = await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  logger.info({ url }, `Keel listening on ${url}`);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await closeAll();
+      removeSignalHandlers();
+      logger.info('Keel stopped');
+    })();
+    return closing;
+  };
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (closing !== undefined) {
+      logger.warn(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    logger.info(`${signal} received: shutting down`);
+    const timer = setTimeout(() => {
+      logger.error('graceful shutdown timed out');
+      process.exit(1);
+    }, options.shutdownTimeoutMs ?? 10_000);
+    timer.unref();
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  const handleSignals = options.handleSignals ?? true;
+  const removeSignalHandlers = (): void => {
+    if (!handleSignals) return;
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  };
+  if (handleSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+
+  return { url, close };
+};

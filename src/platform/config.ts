@@ -1,0 +1,272 @@
+/**
+ * Every setting Keel reads from the environment, validated once at startup and frozen.
+ * A bad value stops startup with one line naming the variable, the value (URL passwords
+ * redacted) and what is expected; it is never replaced by a default. An empty string is unset.
+ *
+ * `VARIABLES` is the single source of the README configuration table (a test checks that the
+ * README lists every variable with its default) and of `keel config`.
+ */
+import { z } from 'zod';
+import { KeelError } from './errors.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const NODE_ENVS = ['development', 'production', 'test'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** Absent: embedded PGlite under `dataDir`. */
+  readonly databaseUrl?: string;
+  /** Absent: in-process cache. */
+  readonly redisUrl?: string;
+  /** Absent: the PostgreSQL event store (on `databaseUrl` or PGlite). */
+  readonly eventStoreUrl?: string;
+  readonly logLevel: LogLevel;
+  readonly nodeEnv: NodeEnv;
+  readonly databasePoolSize: number;
+  readonly paymentFakeLatencyMs: number;
+  readonly paymentFakeFailureRate: number;
+  readonly reservationTtlSeconds: number;
+  readonly commandMaxRetries: number;
+}
+
+const integer = (min: number, max: number) =>
+  z.string().regex(/^-?\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
+
+const fraction = () =>
+  z.string().regex(/^(\d+(\.\d*)?|\.\d+)$/).transform(Number).pipe(z.number().min(0).max(1));
+
+/** A URL with one of `schemes`. Checked by pattern: esdb:// may list several hosts, which `URL` rejects. */
+const urlWithScheme = (schemes: readonly string[]) =>
+  z.string().refine((value) => {
+    const match = /^([a-z][a-z0-9+.-]*):\/\/(?:[^@/?#\s]*@)?[^/?#\s@]+(?:[/?#]\S*)?$/i.exec(value);
+    return match?.[1] !== undefined && schemes.includes(match[1].toLowerCase());
+  });
+
+const envSchema = z.object({
+  PORT: integer(0, 65535),
+  HOST: z.string().regex(/^\S+$/),
+  KEEL_DATA_DIR: z.string(),
+  DATABASE_URL: urlWithScheme(['postgres', 'postgresql']).optional(),
+  REDIS_URL: urlWithScheme(['redis', 'rediss']).optional(),
+  EVENTSTORE_URL: urlWithScheme(['esdb', 'esdb+discover']).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS),
+  NODE_ENV: z.enum(NODE_ENVS),
+  DATABASE_POOL_SIZE: integer(1, 200),
+  PAYMENT_FAKE_LATENCY_MS: integer(0, 60_000),
+  PAYMENT_FAKE_FAILURE_RATE: fraction(),
+  RESERVATION_TTL_SECONDS: integer(1, 86_400),
+  COMMAND_MAX_RETRIES: integer(0, 100),
+});
+
+export type VariableName = keyof z.input<typeof envSchema>;
+
+export interface VariableSpec {
+  /** The `Config` field the variable sets. */
+  readonly key: keyof Config;
+  /** Raw default, as it would appear in the environment; absent means "unset is meaningful". */
+  readonly default?: string;
+  /** What a valid value looks like; completes "must be …". */
+  readonly expected: string;
+  readonly description: string;
+  /** The value may hold a password: shown with the password redacted. */
+  readonly secret?: boolean;
+}
+
+export const VARIABLES: { readonly [K in VariableName]: VariableSpec } = {
+  PORT: {
+    key: 'port',
+    default: '4000',
+    expected: 'an integer between 0 and 65535',
+    description: 'TCP port of the HTTP API (0 picks a free port).',
+  },
+  HOST: {
+    key: 'host',
+    default: '127.0.0.1',
+    expected: 'a host name or IP address without spaces',
+    description: 'Interface the HTTP API binds to (`0.0.0.0` for all).',
+  },
+  KEEL_DATA_DIR: {
+    key: 'dataDir',
+    default: './.keel',
+    expected: 'a directory path',
+    description: 'Directory of the embedded PGlite database, used when `DATABASE_URL` is unset.',
+  },
+  DATABASE_URL: {
+    key: 'databaseUrl',
+    expected: 'a postgres:// or postgresql:// URL',
+    description: 'PostgreSQL for read models (and the event store unless `EVENTSTORE_URL` is set). Unset: embedded PGlite.',
+    secret: true,
+  },
+  REDIS_URL: {
+    key: 'redisUrl',
+    expected: 'a redis:// or rediss:// URL',
+    description: 'Redis for caches and notices. Unset: an in-process cache.',
+    secret: true,
+  },
+  EVENTSTORE_URL: {
+    key: 'eventStoreUrl',
+    expected: 'an esdb:// or esdb+discover:// URL',
+    description: 'EventStoreDB connection string. Unset: the PostgreSQL event store.',
+    secret: true,
+  },
+  LOG_LEVEL: {
+    key: 'logLevel',
+    default: 'info',
+    expected: `one of ${LOG_LEVELS.join(', ')}`,
+    description: 'Minimum level of the JSON log lines written to stdout.',
+  },
+  NODE_ENV: {
+    key: 'nodeEnv',
+    default: 'development',
+    expected: `one of ${NODE_ENVS.join(', ')}`,
+    description: 'Runtime mode; use `production` for live deployments.',
+  },
+  DATABASE_POOL_SIZE: {
+    key: 'databasePoolSize',
+    default: '16',
+    expected: 'an integer between 1 and 200',
+    description: 'Maximum PostgreSQL connections per process.',
+  },
+  PAYMENT_FAKE_LATENCY_MS: {
+    key: 'paymentFakeLatencyMs',
+    default: '50',
+    expected: 'an integer between 0 and 60000',
+    description: 'Delay of the fake payment provider, in milliseconds.',
+  },
+  PAYMENT_FAKE_FAILURE_RATE: {
+    key: 'paymentFakeFailureRate',
+    default: '0.05',
+    expected: 'a decimal number between 0 and 1',
+    description: 'Share of payments the fake payment provider declines.',
+  },
+  RESERVATION_TTL_SECONDS: {
+    key: 'reservationTtlSeconds',
+    default: '900',
+    expected: 'an integer between 1 and 86400',
+    description: 'How long reserved stock is held before the reservation expires.',
+  },
+  COMMAND_MAX_RETRIES: {
+    key: 'commandMaxRetries',
+    default: '5',
+    expected: 'an integer between 0 and 100',
+    description: 'Retries of a command after a concurrency conflict before it fails.',
+  },
+};
+
+export const VARIABLE_NAMES = Object.keys(VARIABLES) as VariableName[];
+
+export class ConfigError extends KeelError {
+  constructor(
+    message: string,
+    readonly variables: readonly VariableName[],
+  ) {
+    super('KEEL_ERR_CONFIG', message, { variables: [...variables] });
+    this.name = 'ConfigError';
+  }
+}
+
+/** `scheme://user:password@host` → `scheme://user:***@host`; also `?password=…`. */
+export const redactUrl = (value: string): string =>
+  value
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*):[^/?#]*@/i, '$1:***@')
+    .replace(/([?&]password=)[^&#]*/gi, '$1***');
+
+const show = (name: VariableName, value: string): string => {
+  const shown = VARIABLES[name].secret === true ? redactUrl(value) : value;
+  return JSON.stringify(shown.length > 200 ? `${shown.slice(0, 200)}…` : shown);
+};
+
+/** Reads, validates and freezes the configuration. Throws `ConfigError` (one line) on a bad value. */
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
+  const raw: Partial<Record<VariableName, string>> = {};
+  for (const name of VARIABLE_NAMES) {
+    const value = env[name];
+    const fallback = VARIABLES[name].default;
+    if (value !== undefined && value !== '') raw[name] = value;
+    else if (fallback !== undefined) raw[name] = fallback;
+  }
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    const bad = VARIABLE_NAMES.filter((name) => parsed.error.issues.some((issue) => issue.path[0] === name));
+    const parts = bad.map((name) => {
+      const value = raw[name];
+      const expected = VARIABLES[name].expected;
+      return value === undefined ? `${name} is not set; it must be ${expected}` : `${name}=${show(name, value)} must be ${expected}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${parts.join('; ')}`, bad);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.KEEL_DATA_DIR,
+    ...(e.DATABASE_URL === undefined ? {} : { databaseUrl: e.DATABASE_URL }),
+    ...(e.REDIS_URL === undefined ? {} : { redisUrl: e.REDIS_URL }),
+    ...(e.EVENTSTORE_URL === undefined ? {} : { eventStoreUrl: e.EVENTSTORE_URL }),
+    logLevel: e.LOG_LEVEL,
+    nodeEnv: e.NODE_ENV,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    paymentFakeLatencyMs: e.PAYMENT_FAKE_LATENCY_MS,
+    paymentFakeFailureRate: e.PAYMENT_FAKE_FAILURE_RATE,
+    reservationTtlSeconds: e.RESERVATION_TTL_SECONDS,
+    commandMaxRetries: e.COMMAND_MAX_RETRIES,
+  });
+};
+
+export interface VariableDescription {
+  readonly name: VariableName;
+  readonly default: string | undefined;
+  readonly expected: string;
+  readonly description: string;
+  readonly secret: boolean;
+}
+
+/** One row per variable, in table order: the source of the README configuration table. */
+export const describeConfig = (): readonly VariableDescription[] =>
+  VARIABLE_NAMES.map((name) => {
+    const spec = VARIABLES[name];
+    return {
+      name,
+      default: spec.default,
+      expected: spec.expected,
+      description: spec.description,
+      secret: spec.secret === true,
+    };
+  });
+
+/** The README configuration table, in Markdown. */
+export const configTableMarkdown = (): string =>
+  [
+    '| Variable | Default | Meaning |',
+    '|---|---|---|',
+    ...describeConfig().map(
+      (v) =>
+        `| \`${v.name}\` | ${v.default === undefined ? '(unset)' : `\`${v.default}\``} | ${v.description} Must be ${v.expected}. |`,
+    ),
+  ].join('\n');
+
+export interface ResolvedVariable {
+  readonly name: VariableName;
+  /** As configured, URL passwords redacted; undefined when unset. */
+  readonly value: string | undefined;
+  readonly source: 'environment' | 'default' | 'unset';
+}
+
+/** The resolved configuration with secrets redacted, for `keel config` and startup logs. */
+export const resolvedConfig = (config: Config, env: NodeJS.ProcessEnv = process.env): readonly ResolvedVariable[] =>
+  VARIABLE_NAMES.map((name) => {
+    const spec = VARIABLES[name];
+    const value = config[spec.key];
+    const fromEnv = env[name] !== undefined && env[name] !== '';
+    if (value === undefined) return { name, value: undefined, source: 'unset' };
+    const text = String(value);
+    return {
+      name,
+      value: spec.secret === true ? redactUrl(text) : text,
+      source: fromEnv ? 'environment' : 'default',
+    };
+  });

@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKeel } from '../../src/cli/serve.js';
+import { loadConfig } from '../../src/platform/config.js';
+import { createTestDatabase } from '../support/database.js';
+import type { TestDatabase } from '../support/database.js';
+
+describe('startKeel in-process on PostgreSQL', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase('serve');
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it('serves /health, then closes idempotently and stops listening', async () => {
+    const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'test' });
+    const server = await startKeel(config, { handleSignals: false });
+    const listenersBefore = process.listenerCount('SIGTERM');
+
+    const response = await fetch(`${server.url}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok', checks: { database: 'ok', eventstore: 'ok' } });
+
+    await Promise.all([server.close(), server.close()]);
+    await server.close();
+    await expect(fetch(`${server.url}/health`)).rejects.toThrow();
+    expect(process.listenerCount('SIGTERM')).toBe(listenersBefore);
+  });
+
+  it('removes its signal handlers when closed', async () => {
+    const before = process.listenerCount('SIGTERM');
+    const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'test' });
+    const server = await startKeel(config);
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+    await server.close();
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+  });
+
+  it('refuses EVENTSTORE_URL until the EventStoreDB adapter exists', async () => {
+    const config = loadConfig({ EVENTSTORE_URL: 'esdb://localhost:2113?tls=false', LOG_LEVEL: 'silent' });
+    await expect(startKeel(config, { handleSignals: false })).rejects.toMatchObject({ code: 'KEEL_ERR_CONFIG' });
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * Runs `src/main.ts` (what `npm start` runs) as a real child process, for e2e tests. The server
+ * logs JSON lines on stdout; `waitForUrl` reads the "listening" line to learn the port (PORT=0).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface KeelProcess {
+  readonly child: ChildProcess;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  /** Resolves with the URL the server logged once it listens; rejects if the process exits first. */
+  waitForUrl(timeoutMs?: number): Promise<string>;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Variables of the parent that would change the runtime mode are removed; `env` is applied on top. */
+export const spawnKeel = (env: Record<string, string>): KeelProcess => {
+  const base = { ...process.env };
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'EVENTSTORE_URL', 'PORT', 'HOST', 'KEEL_DATA_DIR']) delete base[name];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+
+  const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms\nstdout:\n${out}\nstderr:\n${err}`)), ms);
+      promise.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+
+  const findUrl = (): string | undefined => {
+    for (const line of out.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        const entry: unknown = JSON.parse(line);
+        if (typeof entry === 'object' && entry !== null && 'url' in entry && typeof entry.url === 'string') return entry.url;
+      } catch {
+        // not a log line
+      }
+    }
+    return undefined;
+  };
+
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    waitForUrl: (timeoutMs = 60_000) =>
+      withTimeout(
+        new Promise<string>((resolve, reject) => {
+          const check = (): void => {
+            const url = findUrl();
+            if (url !== undefined) {
+              child.stdout?.off('data', check);
+              resolve(url);
+            }
+          };
+          child.stdout?.on('data', check);
+          void exit.then(({ code, signal }) => reject(new Error(`keel exited (${code ?? signal}) before listening\n${err}`)));
+          check();
+        }),
+        timeoutMs,
+        'keel did not log its URL',
+      ),
+    exited: (timeoutMs = 10_000) => withTimeout(exit, timeoutMs, 'keel did not exit'),
+  };
+};
