@@ -6,6 +6,11 @@
 import { sql } from 'kysely';
 import { buildApp } from '../api/app.js';
 import { probeAll } from '../api/health.js';
+import { createCommerceCommands } from '../commands/commerce.js';
+import { startFulfilment } from '../commands/fulfilment/runner.js';
+import { createCommandHandler } from '../commands/handler/command-handler.js';
+import { defaultBackoff } from '../commands/handler/retry.js';
+import { FakePaymentProvider } from '../commands/payment/index.js';
 import { openEventStore } from '../eventstore/open.js';
 import type { EventStore } from '../eventstore/port.js';
 import { ConfigError } from '../platform/config.js';
@@ -66,11 +71,27 @@ export const startKeel = async (config: Config, options: StartOptions = {}): Pro
     closers.push({ name: 'the event store', close: () => store.close() });
     logger.info({ database: database.kind, eventStore: store.kind }, 'stores open');
 
-    // ── Background workers ────────────────────────────────────────────────────────────────
-    // LEAD: start the order-fulfilment process manager here (and, later, the projector) and
-    // push each onto `background` as `{ name, stop }`. They stop in reverse order on shutdown,
-    // after the HTTP server stops accepting and before the event store and database close.
-    // ──────────────────────────────────────────────────────────────────────────────────────
+    // Background workers stop in reverse order on shutdown, after the HTTP server stops accepting
+    // and before the event store and database close.
+    const handler = createCommandHandler(store, {
+      backoff: { ...defaultBackoff, maxRetries: config.commandMaxRetries },
+    });
+    const commerce = createCommerceCommands(handler);
+    const fulfilment = await startFulfilment({
+      store,
+      db: database.db,
+      handler,
+      commerce,
+      provider: new FakePaymentProvider({
+        latencyMs: config.paymentFakeLatencyMs,
+        failureRate: config.paymentFakeFailureRate,
+      }),
+      logger,
+      clock: () => new Date(),
+      reservationTtlMs: config.reservationTtlSeconds * 1000,
+    });
+    background.push(fulfilment);
+    logger.info({ process: fulfilment.name, from: fulfilment.position().toString() }, 'process manager running');
     closers.push({
       name: 'the background workers',
       close: async () => {

@@ -1,0 +1,129 @@
+/**
+ * The write side's front door: one method per business command. Each validates untrusted input
+ * (size, shape) before anything is appended, builds the command with the caller's `now`, and runs
+ * it through the command handler. The GraphQL mutations and the process manager call these.
+ */
+import { randomUUID } from 'node:crypto';
+import { DomainError, ValidationError } from '../platform/errors.js';
+import { parseCommand } from './decider.js';
+import { inventoryAggregate, orderAggregate, paymentAggregate, productAggregate } from './aggregates.js';
+import type { CommandHandler } from './handler/command-handler.js';
+import type { Aggregate, CommandContext, CommandResult, DomainEventShape } from './handler/types.js';
+import { inventoryStreamId, parseInventoryCommand } from './inventory/index.js';
+import { orderStreamId, parseOrderCommand, placeOrderSchema } from './order/index.js';
+import { parsePaymentCommand, paymentStreamId } from './payment/index.js';
+import { listProductSchema, parseProductCommand, productStreamId } from './product/index.js';
+
+/** Largest accepted command input, as JSON. */
+export const MAX_COMMAND_BYTES = 64 * 1024;
+const MAX_COMMAND_ID_LENGTH = 128;
+
+/** What the edge knows about a request. `commandId` is the client's idempotency key, if it sent one. */
+export interface RequestContext {
+  readonly actor: string;
+  /** ISO-8601; the edge reads the clock, nothing below does. */
+  readonly now: string;
+  readonly commandId?: string;
+  readonly correlationId?: string;
+  readonly causationId?: string;
+}
+
+type Input = Readonly<Record<string, unknown>>;
+
+export const toCommandContext = (request: RequestContext, suffix?: string): CommandContext => {
+  const base = request.commandId ?? randomUUID();
+  if (base.length === 0 || base.length > MAX_COMMAND_ID_LENGTH) {
+    throw new ValidationError('commandId', `must be 1 to ${MAX_COMMAND_ID_LENGTH} characters`);
+  }
+  return {
+    commandId: suffix === undefined ? base : `${base}:${suffix}`,
+    actor: request.actor,
+    now: request.now,
+    ...(request.correlationId === undefined ? {} : { correlationId: request.correlationId }),
+    ...(request.causationId === undefined ? {} : { causationId: request.causationId }),
+  };
+};
+
+const checkSize = (input: unknown): void => {
+  const bytes = Buffer.byteLength(JSON.stringify(input ?? null), 'utf8');
+  if (bytes > MAX_COMMAND_BYTES) {
+    throw new ValidationError('(input)', `is ${bytes} bytes; the limit is ${MAX_COMMAND_BYTES}`, 'KEEL_ERR_PAYLOAD_TOO_LARGE');
+  }
+};
+
+const stringField = (input: Input, field: string): string => {
+  const value = input[field];
+  if (typeof value !== 'string') throw new ValidationError(`data.${field}`, 'must be a string');
+  return value;
+};
+
+export type CommerceCommands = ReturnType<typeof createCommerceCommands>;
+
+export const createCommerceCommands = (handler: CommandHandler) => {
+  const run = async <C, E extends DomainEventShape, S>(
+    aggregate: Aggregate<C, E, S>,
+    parse: (input: unknown) => C,
+    type: string,
+    input: Input,
+    streamOf: (input: Input) => string,
+    request: RequestContext,
+    suffix?: string,
+  ): Promise<CommandResult<E, S>> => {
+    checkSize(input);
+    const command = parse({ type, data: { ...input, now: request.now } });
+    return handler.handle(aggregate, streamOf(input), command, toCommandContext(request, suffix));
+  };
+  const product = (input: Input) => productStreamId(stringField(input, 'productId'));
+  const inventory = (input: Input) => inventoryStreamId(stringField(input, 'sku'));
+  const order = (input: Input) => orderStreamId(stringField(input, 'orderId'));
+  const payment = (input: Input) => paymentStreamId(stringField(input, 'paymentId'));
+
+  /** A SKU is known once a product carrying it was listed (its inventory stream is tracked). */
+  const assertSkuKnown = async (sku: string, field: string): Promise<void> => {
+    const { state } = await handler.load(inventoryAggregate, inventoryStreamId(sku));
+    if (state.status === 'untracked') {
+      throw new DomainError('KEEL_ERR_UNKNOWN_SKU', `${field}: no listed product carries SKU "${sku}".`, { sku, field });
+    }
+  };
+
+  return {
+    /** Claims the SKU for the product (KEEL_ERR_SKU_TAKEN if another has it), then lists the product. */
+    async listProduct(input: Input, request: RequestContext) {
+      checkSize(input);
+      const { productId, sku } = parseCommand(listProductSchema, { type: 'ListProduct', data: input }).data;
+      await run(inventoryAggregate, parseInventoryCommand, 'TrackSku', { sku, productId }, inventory, request, 'track-sku');
+      return run(productAggregate, parseProductCommand, 'ListProduct', input, product, request);
+    },
+    changePrice: (input: Input, request: RequestContext) =>
+      run(productAggregate, parseProductCommand, 'ChangePrice', input, product, request),
+    delistProduct: (input: Input, request: RequestContext) =>
+      run(productAggregate, parseProductCommand, 'DelistProduct', input, product, request),
+    receiveStock: (input: Input, request: RequestContext) =>
+      run(inventoryAggregate, parseInventoryCommand, 'ReceiveStock', input, inventory, request),
+    reserveStock: (input: Input, request: RequestContext, suffix?: string) =>
+      run(inventoryAggregate, parseInventoryCommand, 'ReserveStock', input, inventory, request, suffix),
+    releaseStock: (input: Input, request: RequestContext, suffix?: string) =>
+      run(inventoryAggregate, parseInventoryCommand, 'ReleaseStock', input, inventory, request, suffix),
+    commitStock: (input: Input, request: RequestContext, suffix?: string) =>
+      run(inventoryAggregate, parseInventoryCommand, 'CommitStock', input, inventory, request, suffix),
+    /** Rejects unknown SKUs before anything is appended. */
+    async placeOrder(input: Input, request: RequestContext) {
+      checkSize(input);
+      const { lines } = parseCommand(placeOrderSchema, { type: 'PlaceOrder', data: { ...input, now: request.now } }).data;
+      await Promise.all(lines.map((line, i) => assertSkuKnown(line.sku, `data.lines.${i}.sku`)));
+      return run(orderAggregate, parseOrderCommand, 'PlaceOrder', input, order, request);
+    },
+    confirmOrder: (input: Input, request: RequestContext, suffix?: string) =>
+      run(orderAggregate, parseOrderCommand, 'ConfirmOrder', input, order, request, suffix),
+    cancelOrder: (input: Input, request: RequestContext, suffix?: string) =>
+      run(orderAggregate, parseOrderCommand, 'CancelOrder', input, order, request, suffix),
+    requestPayment: (input: Input, request: RequestContext, suffix?: string) =>
+      run(paymentAggregate, parsePaymentCommand, 'RequestPayment', input, payment, request, suffix),
+    authorizePayment: (input: Input, request: RequestContext, suffix?: string) =>
+      run(paymentAggregate, parsePaymentCommand, 'AuthorizePayment', input, payment, request, suffix),
+    failPayment: (input: Input, request: RequestContext, suffix?: string) =>
+      run(paymentAggregate, parsePaymentCommand, 'FailPayment', input, payment, request, suffix),
+    refundPayment: (input: Input, request: RequestContext, suffix?: string) =>
+      run(paymentAggregate, parsePaymentCommand, 'RefundPayment', input, payment, request, suffix),
+  };
+};

@@ -1,0 +1,171 @@
+/**
+ * Order fulfilment, one reaction per event: order placed → reserve every line → request payment →
+ * confirm the order and commit the reservations; or cancel and release on a refused reservation, a
+ * failed payment or an expired order. Every step is a command whose id derives from the event that
+ * caused it, so running a reaction twice (after a crash, before the checkpoint moved) writes nothing
+ * new, and the provider is called with the payment id as its idempotency key.
+ */
+import type { RecordedEvent } from '../../eventstore/port.js';
+import { parseEventOf, type OrderEvent, type PaymentEvent } from '../../events/index.js';
+import { DomainError, type ErrorCode } from '../../platform/errors.js';
+import { orderAggregate, paymentAggregate } from '../aggregates.js';
+import type { CommerceCommands, RequestContext } from '../commerce.js';
+import type { CommandHandler } from '../handler/command-handler.js';
+import { orderStreamId } from '../order/index.js';
+import type { PaymentProvider } from '../payment/index.js';
+import { paymentStreamId } from '../payment/index.js';
+import { addDeadline, removeDeadline, type FulfilmentDb } from './store.js';
+
+export const FULFILMENT_EVENT_TYPES = [
+  'OrderPlaced',
+  'OrderConfirmed',
+  'OrderCancelled',
+  'PaymentRequested',
+  'PaymentAuthorized',
+  'PaymentFailed',
+] as const;
+type FulfilmentEvent = Extract<OrderEvent | PaymentEvent, { type: (typeof FULFILMENT_EVENT_TYPES)[number] }>;
+
+export interface FulfilmentDeps {
+  readonly commerce: CommerceCommands;
+  readonly handler: CommandHandler;
+  readonly provider: PaymentProvider;
+  readonly db: FulfilmentDb;
+  readonly clock: () => Date;
+  readonly reservationTtlMs: number;
+}
+
+const ACTOR = 'process:order-fulfilment';
+
+/** Runs a step; a refusal with one of `codes` means the step is done already or no longer applies. */
+const unless = async <T>(codes: readonly ErrorCode[], step: Promise<T>): Promise<T | DomainError> => {
+  try {
+    return await step;
+  } catch (error) {
+    if (error instanceof DomainError && codes.includes(error.code)) return error;
+    throw error;
+  }
+};
+const NOT_PENDING: readonly ErrorCode[] = ['KEEL_ERR_ORDER_NOT_PENDING', 'KEEL_ERR_ORDER_ALREADY_CANCELLED'];
+const PAYMENT_SETTLED: readonly ErrorCode[] = ['KEEL_ERR_PAYMENT_INVALID_STATE', 'KEEL_ERR_PAYMENT_ALREADY_REQUESTED'];
+
+/**
+ * Reactions with the same key run one at a time: the order id every fulfilment event carries. The
+ * payment provider call gets a key of its own, so a slow provider never holds up that order's
+ * cancellation or expiry (the reaction to the late answer copes with a cancelled order).
+ */
+export const sequenceKeyOf = (event: RecordedEvent): string => {
+  const data = event.data;
+  const orderId = typeof data === 'object' && data !== null && 'orderId' in data && typeof data.orderId === 'string'
+    ? data.orderId
+    : event.streamId;
+  return event.type === 'PaymentRequested' ? `provider-call:${orderId}` : orderId;
+};
+
+export const react = async (deps: FulfilmentDeps, recorded: RecordedEvent): Promise<void> => {
+  const event: FulfilmentEvent = parseEventOf(FULFILMENT_EVENT_TYPES, recorded);
+  const correlationId = typeof recorded.metadata.correlationId === 'string' ? recorded.metadata.correlationId : recorded.id;
+  // Decisions use the time of the event, not the wall clock, so a reaction that runs again after a
+  // crash decides exactly as it did the first time.
+  const eventTime = typeof recorded.metadata.timestamp === 'string' ? recorded.metadata.timestamp : deps.clock().toISOString();
+  const request: RequestContext = {
+    actor: ACTOR,
+    now: eventTime,
+    commandId: recorded.id,
+    correlationId,
+    causationId: recorded.id,
+  };
+  switch (event.type) {
+    case 'OrderPlaced':
+      return onOrderPlaced(deps, event.data, request);
+    case 'PaymentRequested':
+      return onPaymentRequested(deps, event.data, request);
+    case 'PaymentAuthorized':
+      return onPaymentAuthorized(deps, event.data, request);
+    case 'PaymentFailed':
+      await unless(NOT_PENDING, deps.commerce.cancelOrder({ orderId: event.data.orderId, reason: `payment failed: ${event.data.reason}` }, request, 'cancel'));
+      return;
+    case 'OrderCancelled':
+      return onOrderCancelled(deps, event.data.orderId, request);
+    case 'OrderConfirmed':
+      return removeDeadline(deps.db, event.data.orderId);
+  }
+};
+
+type DataOf<T extends FulfilmentEvent['type']> = Extract<FulfilmentEvent, { type: T }>['data'];
+
+const onOrderPlaced = async (deps: FulfilmentDeps, order: DataOf<'OrderPlaced'>, request: RequestContext) => {
+  const { orderId } = order;
+  const expiresAt = new Date(Date.parse(order.placedAt) + deps.reservationTtlMs);
+  // If fulfilment was down for longer than the TTL, the sweeper cancels the order on its next pass.
+  await addDeadline(deps.db, orderId, expiresAt);
+  const reservations = await Promise.allSettled(
+    order.lines.map(({ sku, quantity }) =>
+      deps.commerce.reserveStock({ sku, orderId, quantity, expiresAt: expiresAt.toISOString() }, request, `reserve:${sku}`),
+    ),
+  );
+  const failures = reservations.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+  const unexpected = failures.find((reason) => !(reason instanceof DomainError));
+  if (unexpected !== undefined) throw unexpected;
+  const refused = failures.find((reason): reason is DomainError => reason instanceof DomainError);
+  if (refused) {
+    const sku = typeof refused.details.sku === 'string' ? ` (${refused.details.sku})` : '';
+    await unless(NOT_PENDING, deps.commerce.cancelOrder({ orderId, reason: `${refused.code}${sku}` }, request, 'cancel'));
+    return;
+  }
+  const payment = { paymentId: orderId, orderId, amount: order.total, currency: order.currency };
+  await unless(PAYMENT_SETTLED, deps.commerce.requestPayment(payment, request, 'request-payment'));
+};
+
+const onPaymentRequested = async (deps: FulfilmentDeps, payment: DataOf<'PaymentRequested'>, request: RequestContext) => {
+  const { paymentId, orderId, amount, currency } = payment;
+  const answer = await deps.provider.authorize({ paymentId, orderId, amount, currency, idempotencyKey: paymentId });
+  const settled = { ...request, now: deps.clock().toISOString() };
+  await unless(
+    PAYMENT_SETTLED,
+    answer.status === 'authorized'
+      ? deps.commerce.authorizePayment({ paymentId, authorizationCode: answer.authorizationCode }, settled, 'authorize')
+      : deps.commerce.failPayment({ paymentId, reason: answer.reason }, settled, 'fail'),
+  );
+};
+
+const onPaymentAuthorized = async (deps: FulfilmentDeps, payment: DataOf<'PaymentAuthorized'>, request: RequestContext) => {
+  const { orderId, paymentId } = payment;
+  const { state: order } = await deps.handler.load(orderAggregate, orderStreamId(orderId));
+  if (order.status === 'none') throw new Error(`Payment ${paymentId} authorized for unknown order ${orderId}`);
+  const expired = Date.parse(request.now) > Date.parse(order.placedAt) + deps.reservationTtlMs;
+  if (expired && order.status === 'pending') {
+    await unless(NOT_PENDING, deps.commerce.cancelOrder({ orderId, reason: 'reservation expired before payment' }, request, 'cancel'));
+  }
+  const confirmed = expired
+    ? undefined
+    : await unless(NOT_PENDING, deps.commerce.confirmOrder({ orderId, paymentId }, request, 'confirm'));
+  if (confirmed === undefined || confirmed instanceof DomainError) {
+    await refundAll(deps, paymentId, 'order not confirmed', request);
+    return;
+  }
+  for (const { sku } of order.lines) {
+    await unless(['KEEL_ERR_RESERVATION_NOT_FOUND'], deps.commerce.commitStock({ sku, orderId }, request, `commit:${sku}`));
+  }
+};
+
+const onOrderCancelled = async (deps: FulfilmentDeps, orderId: string, request: RequestContext) => {
+  const { state: order } = await deps.handler.load(orderAggregate, orderStreamId(orderId));
+  if (order.status !== 'none') {
+    for (const { sku } of order.lines) {
+      const release = { sku, orderId, reason: 'order cancelled' };
+      await unless(['KEEL_ERR_RESERVATION_NOT_FOUND'], deps.commerce.releaseStock(release, request, `release:${sku}`));
+    }
+  }
+  await refundAll(deps, orderId, 'order cancelled', request);
+  await removeDeadline(deps.db, orderId);
+};
+
+/** Refunds what is left of an authorized payment; nothing when there is none. */
+const refundAll = async (deps: FulfilmentDeps, paymentId: string, reason: string, request: RequestContext) => {
+  const { state: payment } = await deps.handler.load(paymentAggregate, paymentStreamId(paymentId));
+  if (payment.status !== 'authorized') return;
+  const amount = payment.amount - payment.refunded;
+  if (amount <= 0) return;
+  await unless(PAYMENT_SETTLED, deps.commerce.refundPayment({ paymentId, amount, reason }, request, 'refund'));
+};

@@ -1,0 +1,57 @@
+/** A real write side on a fresh PostgreSQL database (or PGlite), for integration tests. */
+import { sql } from 'kysely';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCommerceCommands, type CommerceCommands } from '../../src/commands/commerce.js';
+import { createCommandHandler, type CommandHandler, type CommandHandlerOptions } from '../../src/commands/handler/command-handler.js';
+import { openEventStore } from '../../src/eventstore/open.js';
+import type { EventStore } from '../../src/eventstore/port.js';
+import { openDatabase, type DatabaseHandle } from '../../src/platform/database.js';
+import { createTestDatabase } from './database.js';
+
+export interface WriteSide {
+  readonly handle: DatabaseHandle;
+  readonly store: EventStore;
+  readonly url: string | undefined;
+  close(): Promise<void>;
+}
+
+export const openWriteSide = async (label: string, target: 'postgres' | 'pglite' = 'postgres'): Promise<WriteSide> => {
+  if (target === 'pglite') {
+    const dir = await mkdtemp(join(tmpdir(), `keel-${label}-`));
+    const handle = await openDatabase({ dataDir: dir });
+    const store = await openEventStore(handle);
+    return { handle, store, url: undefined, close: async () => { await store.close(); await handle.close(); await rm(dir, { recursive: true, force: true }); } };
+  }
+  const database = await createTestDatabase(label);
+  const handle = await openDatabase({ databaseUrl: database.url, dataDir: '' });
+  const store = await openEventStore(handle);
+  return {
+    handle,
+    store,
+    url: database.url,
+    close: async () => {
+      await store.close();
+      await handle.close();
+      await database.drop();
+    },
+  };
+};
+
+/** A second "process": its own handler (own cache and queues) on the same store. */
+export const commandsOn = (store: EventStore, options?: CommandHandlerOptions): { handler: CommandHandler; commerce: CommerceCommands } => {
+  const handler = createCommandHandler(store, options);
+  return { handler, commerce: createCommerceCommands(handler) };
+};
+
+/**
+ * Every committed event, whether or not a subscriber may read it yet: readAll stops at the
+ * horizon, which an unrelated open transaction (a checkpoint write, say) can briefly hold back.
+ */
+export const countEvents = async (side: WriteSide): Promise<number> => {
+  const { rows } = await sql<{ n: string }>`select count(*)::text as n from keel_events`.execute(side.handle.db);
+  return Number(rows[0]?.n);
+};
+
+export const at = (iso = '2026-11-23T10:00:00.000Z') => ({ actor: 'test', now: iso });
