@@ -1,0 +1,44 @@
+/**
+ * Classifying driver errors. node-postgres and PGlite both raise errors carrying the server's
+ * SQLSTATE in `code`; socket failures carry Node's errno codes instead.
+ */
+
+const field = (error: unknown, name: string): unknown =>
+  typeof error === 'object' && error !== null && name in error ? (error as Record<string, unknown>)[name] : undefined;
+
+export const sqlState = (error: unknown): string | undefined => {
+  const code = field(error, 'code');
+  return typeof code === 'string' ? code : undefined;
+};
+
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const SOCKET_MESSAGES = [
+  'Connection terminated',
+  'connection error',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error',
+  'Connection ended unexpectedly',
+];
+
+/**
+ * True when the query failed because the connection failed (the server went away, restarted or
+ * refused us), as opposed to the statement being wrong. Such failures are worth retrying.
+ */
+export const isConnectionError = (error: unknown): boolean => {
+  const code = sqlState(error);
+  if (code !== undefined) {
+    if (SOCKET_CODES.has(code)) return true;
+    // 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect now;
+    // 53300: too many connections.
+    if (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
+  }
+  const message = error instanceof Error ? error.message : '';
+  return SOCKET_MESSAGES.some((m) => message.includes(m));
+};
+
+/** A concurrent append stored the same event id first: retrying finds the original. */
+export const isEventIdViolation = (error: unknown): boolean =>
+  sqlState(error) === '23505' && field(error, 'constraint') === 'keel_events_event_id_key';
+
+/** SQLSTATE class 22: the data could not be stored (e.g. a \u0000 in a JSON string). */
+export const isDataException = (error: unknown): boolean => sqlState(error)?.startsWith('22') === true;
