@@ -6,41 +6,29 @@ import {
   parseEventOf,
   paymentEventTypes,
   productEventTypes,
-  type InventoryEvent,
-  type OrderEvent,
-  type PaymentEvent,
-  type ProductEvent,
+  type EventOf,
+  type EventType,
 } from '../events/index.js';
+import type { Decider } from './decider.js';
 import type { Aggregate } from './handler/types.js';
-import { inventoryDecider, type InventoryCommand, type InventoryState } from './inventory/index.js';
-import { orderDecider, type OrderCommand, type OrderState } from './order/index.js';
-import { paymentDecider, type PaymentCommand, type PaymentState } from './payment/index.js';
-import { productDecider, type ProductCommand, type ProductState } from './product/index.js';
+import { inventoryDecider } from './inventory/index.js';
+import { orderDecider } from './order/index.js';
+import { paymentDecider } from './payment/index.js';
+import { productDecider } from './product/index.js';
 
-export const productAggregate: Aggregate<ProductCommand, ProductEvent, ProductState> = {
-  name: 'product',
-  decider: productDecider,
+/** Stored events are upcast to the current schema (and validated) before the decider sees them. */
+const aggregateOf = <C, T extends EventType, S>(
+  name: string,
+  decider: Decider<C, EventOf<T>, S>,
+  eventTypes: readonly T[],
+): Aggregate<C, EventOf<T>, S> => ({
+  name,
+  decider,
   schemaVersion: currentVersion,
-  fromStored: (stored) => parseEventOf(productEventTypes, stored),
-};
+  fromStored: (stored) => parseEventOf(eventTypes, stored),
+});
 
-export const inventoryAggregate: Aggregate<InventoryCommand, InventoryEvent, InventoryState> = {
-  name: 'inventory',
-  decider: inventoryDecider,
-  schemaVersion: currentVersion,
-  fromStored: (stored) => parseEventOf(inventoryEventTypes, stored),
-};
-
-export const orderAggregate: Aggregate<OrderCommand, OrderEvent, OrderState> = {
-  name: 'order',
-  decider: orderDecider,
-  schemaVersion: currentVersion,
-  fromStored: (stored) => parseEventOf(orderEventTypes, stored),
-};
-
-export const paymentAggregate: Aggregate<PaymentCommand, PaymentEvent, PaymentState> = {
-  name: 'payment',
-  decider: paymentDecider,
-  schemaVersion: currentVersion,
-  fromStored: (stored) => parseEventOf(paymentEventTypes, stored),
-};
+export const productAggregate = aggregateOf('product', productDecider, productEventTypes);
+export const inventoryAggregate = aggregateOf('inventory', inventoryDecider, inventoryEventTypes);
+export const orderAggregate = aggregateOf('order', orderDecider, orderEventTypes);
+export const paymentAggregate = aggregateOf('payment', paymentDecider, paymentEventTypes);
