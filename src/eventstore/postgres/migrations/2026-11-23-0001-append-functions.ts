@@ -92,11 +92,17 @@ $$`;
  * appended (one primary-key probe), so several appends in one transaction continue the index.
  * Assigns the transaction id: call it only once the streams are locked.
  */
+// plpgsql, not `language sql`: PostgreSQL 15 plans an SQL function afresh on every call, which was
+// 60% of a single append's server time; plpgsql caches the plan.
 const NEXT_POSITION = `
-create function keel_next_position() returns bigint language sql as $$
-  select coalesce((select max(e.position) + 1 from keel_events e
-                    where e.position >= b.base and e.position < b.base + 1048576), b.base)
-    from (select pg_current_xact_id()::text::bigint << 20 as base) b
+create function keel_next_position() returns bigint language plpgsql as $$
+declare
+  base bigint := pg_current_xact_id()::text::bigint << 20;
+  last bigint;
+begin
+  select max(e.position) into last from keel_events e where e.position >= base and e.position < base + 1048576;
+  return coalesce(last + 1, base);
+end
 $$`;
 
 /** One append: lock the stream first (an advisory lock takes no transaction id), then append. */
