@@ -15,7 +15,6 @@ export const ERROR_CODES = {
   // input validation (rejected before anything is appended)
   KEEL_ERR_VALIDATION: 'The command is malformed: a field is missing, of the wrong type or out of range.',
   KEEL_ERR_PAYLOAD_TOO_LARGE: 'The command payload exceeds the size limit.',
-  KEEL_ERR_UNKNOWN_COMMAND: 'No handler is registered for this command type.',
   // catalog
   KEEL_ERR_PRODUCT_ALREADY_LISTED: 'A product with this id is already listed.',
   KEEL_ERR_PRODUCT_NOT_FOUND: 'No product with this id has been listed.',
