@@ -131,7 +131,7 @@ const onPaymentRequested = async (deps: FulfilmentDeps, payment: DataOf<'Payment
 
 const onPaymentAuthorized = async (deps: FulfilmentDeps, payment: DataOf<'PaymentAuthorized'>, request: RequestContext) => {
   const { orderId, paymentId } = payment;
-  const { state: order } = await deps.handler.load(orderAggregate, orderStreamId(orderId));
+  const { state: order } = await deps.handler.load(orderAggregate, orderStreamId(orderId), { fresh: true });
   if (order.status === 'none') throw new Error(`Payment ${paymentId} authorized for unknown order ${orderId}`);
   const expired = Date.parse(request.now) > Date.parse(order.placedAt) + deps.reservationTtlMs;
   if (expired && order.status === 'pending') {
@@ -163,7 +163,8 @@ const onOrderCancelled = async (deps: FulfilmentDeps, orderId: string, request: 
 
 /** Refunds what is left of an authorized payment; nothing when there is none. */
 const refundAll = async (deps: FulfilmentDeps, paymentId: string, reason: string, request: RequestContext) => {
-  const { state: payment } = await deps.handler.load(paymentAggregate, paymentStreamId(paymentId));
+  // Fresh: the payment may have been authorized by another process (a provider callback).
+  const { state: payment } = await deps.handler.load(paymentAggregate, paymentStreamId(paymentId), { fresh: true });
   if (payment.status !== 'authorized') return;
   const amount = payment.amount - payment.refunded;
   if (amount <= 0) return;

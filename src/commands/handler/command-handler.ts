@@ -31,8 +31,16 @@ export interface CommandHandler {
     command: C,
     context: CommandContext,
   ): Promise<CommandResult<E, S>>;
-  /** The stream's current state as this handler sees it (cached, or loaded from the store). */
-  load<C, E extends DomainEventShape, S>(aggregate: Aggregate<C, E, S>, streamId: string): Promise<StreamState<S>>;
+  /**
+   * The stream's state as this handler last saw it (cached), or read from the store when not cached
+   * or when `fresh` is set. A cached state misses writes of other processes: decide nothing on it
+   * that a command's expected revision does not re-check.
+   */
+  load<C, E extends DomainEventShape, S>(
+    aggregate: Aggregate<C, E, S>,
+    streamId: string,
+    options?: { readonly fresh?: boolean },
+  ): Promise<StreamState<S>>;
   stats(): HandlerStats;
 }
 
@@ -180,7 +188,13 @@ export const createCommandHandler = (store: EventStore, options: CommandHandlerO
         void drain(streamId);
       });
     },
-    async load<C, E extends DomainEventShape, S>(aggregate: Aggregate<C, E, S>, streamId: string): Promise<StreamState<S>> {
+    async load<C, E extends DomainEventShape, S>(
+      aggregate: Aggregate<C, E, S>,
+      streamId: string,
+      options: { readonly fresh?: boolean } = {},
+    ): Promise<StreamState<S>> {
+      // A fresh read does not replace the cache while a batch of this stream is deciding on it.
+      if (options.fresh && !queues.has(streamId)) cache.delete(streamId);
       const snapshot = await snapshotOf(eraseTypes(aggregate), streamId);
       return { state: snapshot.state as S, revision: snapshot.revision };
     },
