@@ -26,6 +26,14 @@ export class StreamDeletedError extends KeelError {
   }
 }
 
+/** The stream does not exist where it must (readStream itself yields nothing instead). */
+export class StreamNotFoundError extends KeelError {
+  constructor(readonly streamId: string) {
+    super('KEEL_ERR_STREAM_NOT_FOUND', `Stream "${streamId}" does not exist.`, { streamId });
+    this.name = 'StreamNotFoundError';
+  }
+}
+
 export class EventStoreUnavailableError extends KeelError {
   constructor(message: string, cause?: unknown) {
     super('KEEL_ERR_EVENTSTORE_UNAVAILABLE', message);

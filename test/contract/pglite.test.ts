@@ -9,6 +9,7 @@ import type { EventStore } from '../../src/eventstore/port.js';
 import { openDatabase } from '../../src/platform/database.js';
 import type { DatabaseHandle } from '../../src/platform/database.js';
 import { collect } from '../support/event-store-fixtures.js';
+import { describeEventIdUniqueness } from '../support/event-store-id-uniqueness.js';
 import { describeBigPositions } from '../support/event-store-positions.js';
 import { describeEventStoreContract } from './event-store-contract.js';
 
@@ -30,6 +31,8 @@ const openPglite = async (): Promise<{ handle: DatabaseHandle; store: EventStore
 describeEventStoreContract('PostgreSQL adapter on PGlite', openPglite);
 
 describeBigPositions('PGlite', openPglite);
+
+describeEventIdUniqueness('PGlite', openPglite);
 
 describe('PGlite handle', () => {
   let dir: string;

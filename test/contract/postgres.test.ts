@@ -6,6 +6,7 @@ import { openDatabase } from '../../src/platform/database.js';
 import type { DatabaseHandle } from '../../src/platform/database.js';
 import { createTestDatabase } from '../support/database.js';
 import { eventsOf, follow, newEvents, uniqueStream } from '../support/event-store-fixtures.js';
+import { describeEventIdUniqueness } from '../support/event-store-id-uniqueness.js';
 import { describeBigPositions } from '../support/event-store-positions.js';
 import { startTcpProxy } from '../support/event-store-tcp-proxy.js';
 import type { TcpProxy } from '../support/event-store-tcp-proxy.js';
@@ -34,6 +35,8 @@ describeEventStoreContract('PostgreSQL adapter on node-postgres, without group c
 );
 
 describeBigPositions('node-postgres', () => openPostgres('positions'));
+
+describeEventIdUniqueness('node-postgres', () => openPostgres('unique_ids'));
 
 describe('PostgreSQL adapter across processes', () => {
   let writer: Awaited<ReturnType<typeof openPostgres>>;

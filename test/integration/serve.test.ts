@@ -37,8 +37,5 @@ describe('startKeel in-process on PostgreSQL', () => {
     expect(process.listenerCount('SIGTERM')).toBe(before);
   });
 
-  it('refuses EVENTSTORE_URL until the EventStoreDB adapter exists', async () => {
-    const config = loadConfig({ EVENTSTORE_URL: 'esdb://localhost:2113?tls=false', LOG_LEVEL: 'silent' });
-    await expect(startKeel(config, { handleSignals: false })).rejects.toMatchObject({ code: 'KEEL_ERR_CONFIG' });
-  });
+  // With EVENTSTORE_URL set, Keel runs on the EventStoreDB adapter: test/integration/esdb-serve.test.ts.
 });

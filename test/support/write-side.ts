@@ -1,4 +1,8 @@
-/** A real write side on a fresh PostgreSQL database (or PGlite), for integration tests. */
+/**
+ * A real write side on a fresh PostgreSQL database (or PGlite), for integration tests; with
+ * target 'esdb' the events go to the EventStoreDB adapter on EsdbProtocolDouble (an in-process
+ * FAKE of EventStoreDB's protocol) while PostgreSQL keeps everything else (checkpoints, read models).
+ */
 import { sql } from 'kysely';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,32 +13,41 @@ import { openEventStore } from '../../src/eventstore/open.js';
 import type { EventStore } from '../../src/eventstore/port.js';
 import { openDatabase, type DatabaseHandle } from '../../src/platform/database.js';
 import { createTestDatabase } from './database.js';
+import { EsdbProtocolDouble } from './esdb-double/index.js';
 
 export interface WriteSide {
   readonly handle: DatabaseHandle;
   readonly store: EventStore;
   readonly url: string | undefined;
+  /** The protocol double behind the store, for target 'esdb'. */
+  readonly double?: EsdbProtocolDouble;
   close(): Promise<void>;
 }
 
-export const openWriteSide = async (label: string, target: 'postgres' | 'pglite' = 'postgres'): Promise<WriteSide> => {
+export type WriteSideTarget = 'postgres' | 'pglite' | 'esdb';
+
+export const openWriteSide = async (label: string, target: WriteSideTarget = 'postgres'): Promise<WriteSide> => {
   if (target === 'pglite') {
     const dir = await mkdtemp(join(tmpdir(), `keel-${label}-`));
     const handle = await openDatabase({ dataDir: dir });
     const store = await openEventStore(handle);
     return { handle, store, url: undefined, close: async () => { await store.close(); await handle.close(); await rm(dir, { recursive: true, force: true }); } };
   }
+  const double = target === 'esdb' ? await EsdbProtocolDouble.start() : undefined;
   const database = await createTestDatabase(label);
   const handle = await openDatabase({ databaseUrl: database.url, dataDir: '' });
-  const store = await openEventStore(handle);
+  // A short watchdog period: a quiet filtered subscription then checkpoints up to the head soon.
+  const store = await openEventStore(handle, { eventStoreUrl: double?.url, esdb: { idleTimeoutMs: 200 } });
   return {
     handle,
     store,
     url: database.url,
+    ...(double === undefined ? {} : { double }),
     close: async () => {
       await store.close();
       await handle.close();
       await database.drop();
+      await double?.close();
     },
   };
 };
@@ -48,8 +61,14 @@ export const commandsOn = (store: EventStore, options?: CommandHandlerOptions): 
 /**
  * Every committed event, whether or not a subscriber may read it yet: readAll stops at the
  * horizon, which an unrelated open transaction (a checkpoint write, say) can briefly hold back.
+ * EventStoreDB has no horizon: there readAll sees every committed event.
  */
 export const countEvents = async (side: WriteSide): Promise<number> => {
+  if (side.double !== undefined) {
+    let count = 0;
+    for await (const _ of side.store.readAll()) count += 1;
+    return count;
+  }
   const { rows } = await sql<{ n: string }>`select count(*)::text as n from keel_events`.execute(side.handle.db);
   return Number(rows[0]?.n);
 };

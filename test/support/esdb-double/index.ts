@@ -1,0 +1,2 @@
+export { EsdbProtocolDouble } from './esdb-protocol-double.js';
+export type { EsdbProtocolDoubleOptions } from './esdb-protocol-double.js';
