@@ -6,12 +6,14 @@
  * strings, so queries select bigint columns as `::text` and convert with BigInt (positions exceed
  * 2^53 on old clusters).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, Migrator, PostgresDialect } from 'kysely';
 import type { Migration, MigrationResult } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { KeelError } from './errors.js';
 
 /** Called with the payload of each notification, and with `undefined` after a reconnect (some may be lost). */
 export type NotifyHandler = (payload: string | undefined) => void;
@@ -22,11 +24,21 @@ export type NotifyHandler = (payload: string | undefined) => void;
  */
 export type UntypedDatabase = Kysely<unknown>;
 
+/** A connection of its own, outside the pool, for session state such as advisory locks. */
+export interface DedicatedSession {
+  query(text: string, values?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  /** Resolves (never rejects) once the connection is lost or released: its session state is gone. */
+  readonly lost: Promise<void>;
+  release(): Promise<void>;
+}
+
 export interface DatabaseHandle {
   readonly kind: 'postgres' | 'pglite';
   readonly db: UntypedDatabase;
   /** LISTEN on `channel` (lower-case identifier). The returned function stops listening. */
   listen(channel: string, onNotify: NotifyHandler): Promise<() => Promise<void>>;
+  /** A dedicated connection (node-postgres); `undefined` on PGlite, which has one session only. */
+  dedicated(): Promise<DedicatedSession | undefined>;
   close(): Promise<void>;
 }
 
@@ -57,6 +69,7 @@ const openPostgres = async (url: string, poolSize: number): Promise<DatabaseHand
     kind: 'postgres',
     db,
     listen: (channel, onNotify) => listener.listen(channel, onNotify),
+    dedicated: () => openDedicated(url),
     close: async () => {
       await listener.close();
       await db.destroy();
@@ -64,9 +77,82 @@ const openPostgres = async (url: string, poolSize: number): Promise<DatabaseHand
   };
 };
 
+const openDedicated = async (url: string): Promise<DedicatedSession> => {
+  const client = new pg.Client({ connectionString: url, application_name: 'keel-session' });
+  let markLost: () => void = () => {};
+  const lost = new Promise<void>((resolve) => (markLost = resolve));
+  client.on('error', () => markLost());
+  client.on('end', () => markLost());
+  await client.connect();
+  // One statement at a time: pg 8 queues overlapping queries on a client but deprecates doing so.
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    query: (text, values) => {
+      const run = queue.then(async () => (await client.query(text, values === undefined ? undefined : [...values])).rows);
+      queue = run.catch(() => {});
+      return run;
+    },
+    lost,
+    release: async () => {
+      markLost();
+      await client.end().catch(() => {});
+    },
+  };
+};
+
+/**
+ * PGlite keeps its files in one directory that only one process may open. A lock file holding the
+ * owner's pid turns a second opener (`keel projections …` while `npm start` runs) into a clear
+ * error instead of a hang or a corrupted directory. A lock left by a dead process is taken over.
+ */
+const lockedHere = new Set<string>();
+
+const lockDataDir = async (dataDir: string): Promise<() => Promise<void>> => {
+  const file = join(dataDir, 'keel.pid');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      lockedHere.add(file);
+      return async () => {
+        lockedHere.delete(file);
+        await rm(file, { force: true });
+      };
+    } catch (error) {
+      if (!(error instanceof Error && 'code' in error && error.code === 'EEXIST')) throw error;
+    }
+    const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+    // Our own pid in a file we did not write: left by an earlier process that had our pid (a
+    // restarted container is pid 1 again), so it is stale.
+    const mine = owner === process.pid && !lockedHere.has(file);
+    if (Number.isInteger(owner) && owner > 0 && !mine && isAlive(owner)) {
+      throw new KeelError(
+        'KEEL_ERR_DATA_DIR_LOCKED',
+        `The embedded database in ${dataDir} is in use by another Keel process (pid ${owner}). ` +
+          `Stop that process first (Ctrl-C where \`npm start\` runs), or point both at a PostgreSQL server with DATABASE_URL.`,
+        { dataDir, pid: owner },
+      );
+    }
+    await rm(file, { force: true }); // stale: its owner is gone
+  }
+  throw new KeelError('KEEL_ERR_DATA_DIR_LOCKED', `Could not lock the embedded database in ${dataDir}.`, { dataDir });
+};
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error instanceof Error && 'code' in error && error.code === 'EPERM';
+  }
+};
+
 const openPglite = async (dataDir: string): Promise<DatabaseHandle> => {
   await mkdir(dataDir, { recursive: true });
-  const pglite = await PGlite.create({ dataDir });
+  const unlock = await lockDataDir(dataDir);
+  const pglite = await PGlite.create({ dataDir }).catch(async (error: unknown) => {
+    await unlock();
+    throw error;
+  });
   const db = new Kysely<unknown>({ dialect: new PGliteDialect(pglite) });
   const handlers = new Map<string, Set<NotifyHandler>>();
   pglite.onNotification((channel, payload) => {
@@ -98,9 +184,11 @@ const openPglite = async (dataDir: string): Promise<DatabaseHandle> => {
         }
       };
     },
+    dedicated: () => Promise.resolve(undefined),
     close: async () => {
       handlers.clear();
       await db.destroy();
+      await unlock();
     },
   };
 };

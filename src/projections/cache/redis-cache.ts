@@ -1,0 +1,186 @@
+/**
+ * The Redis cache. Entries are hashes `{ p: position, v: JSON payload }` under the configured key
+ * prefix, written by a Lua script that keeps the newer stamp (atomic: two writers racing cannot
+ * put an older state over a newer one). Notices go on channels `<prefix>notice:<topic>`, so
+ * deployments (and test files) with different prefixes never hear each other; subscriptions use
+ * PSUBSCRIBE on a second connection (a subscribed connection can do nothing else).
+ *
+ * Both connections use the fail-fast options of platform/redis.ts (no offline queue, 2 s command
+ * timeout): while Redis is down no command is even sent (the client is not `ready`), every call
+ * answers "nothing cached" at once, one warning is logged, and ioredis reconnects in the
+ * background; the subscriptions are made again on reconnection.
+ */
+import { Redis } from 'ioredis';
+import { redisOptions } from '../../platform/redis.js';
+import { OutageLog } from './outage.js';
+import type { CacheEntry, CacheLogger, Notice, NoticeListener, ReadCache, Unsubscribe } from './read-cache.js';
+import { DEFAULT_CACHE_TTL_SECONDS } from './read-cache.js';
+
+export interface RedisReadCacheOptions {
+  readonly url: string;
+  /** Prepended to every key and notice channel, e.g. `keel:cache:`. */
+  readonly keyPrefix: string;
+  readonly logger: CacheLogger;
+  /** 0: entries never expire. */
+  readonly ttlSeconds?: number;
+}
+
+/**
+ * KEYS[1] entry; ARGV: position (decimal), payload JSON, TTL in ms (0: none). Positions are
+ * compared as decimal strings (length, then lexicographically), exactly, beyond 2^53.
+ */
+const SET_IF_NEWER = `
+local current = redis.call('HGET', KEYS[1], 'p')
+local incoming = ARGV[1]
+if current and (#current > #incoming or (#current == #incoming and current > incoming)) then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'p', incoming, 'v', ARGV[2])
+if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1
+`;
+
+const escapeGlob = (text: string): string => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+
+const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
+const parseNotice = (topic: string, message: string): Notice | undefined => {
+  const parsed = parseJson(message);
+  if (!isRecord(parsed) || typeof parsed.p !== 'string' || !/^\d+$/.test(parsed.p) || !isRecord(parsed.d)) return undefined;
+  return { topic, position: BigInt(parsed.p), payload: parsed.d };
+};
+
+/** Opens the cache; waits for Redis up to its connect timeout but never fails (it starts degraded). */
+export const openRedisReadCache = async (options: RedisReadCacheOptions): Promise<ReadCache> => {
+  const ttlMs = (options.ttlSeconds ?? DEFAULT_CACHE_TTL_SECONDS) * 1000;
+  const channelPrefix = `${options.keyPrefix}notice:`;
+  const outage = new OutageLog(options.logger, 'Redis cache');
+  const client = new Redis(options.url, redisOptions({ keyPrefix: options.keyPrefix, name: 'keel-cache' }));
+  client.on('error', (error: Error) => outage.failed(error));
+  client.on('ready', () => outage.recovered());
+
+  const listeners = new Map<string, Set<NoticeListener>>();
+  let subscriber: Redis | undefined;
+  const subscribeAll = async (connection: Redis, patterns: readonly string[]): Promise<void> => {
+    if (patterns.length === 0 || connection.status !== 'ready') return;
+    await connection.psubscribe(...patterns.map((p) => `${escapeGlob(channelPrefix)}${p}`)).catch((error: unknown) => outage.failed(error));
+  };
+  const subscriberConnection = (): Redis => {
+    if (subscriber !== undefined) return subscriber;
+    const connection = new Redis(options.url, { ...redisOptions({ name: 'keel-cache-notices' }), autoResubscribe: false });
+    connection.on('error', (error: Error) => outage.failed(error));
+    connection.on('ready', () => void subscribeAll(connection, [...listeners.keys()]));
+    connection.on('pmessage', (pattern: string, channel: string, message: string) => {
+      const local = pattern.slice(escapeGlob(channelPrefix).length);
+      const notice = parseNotice(channel.slice(channelPrefix.length), message);
+      if (notice === undefined) return;
+      for (const listener of listeners.get(local) ?? []) {
+        try {
+          listener(notice);
+        } catch (error) {
+          options.logger.warn({ err: error, topic: notice.topic }, 'cache notice listener failed');
+        }
+      }
+    });
+    subscriber = connection;
+    return connection;
+  };
+
+  /** Runs `op` if Redis is ready; on any failure (or when not ready) answers `fallback`. */
+  const guard = async <T>(op: (redis: Redis) => Promise<T>, fallback: T): Promise<T> => {
+    if (client.status !== 'ready') {
+      outage.failed(new Error(`Redis connection is ${client.status}`));
+      return fallback;
+    }
+    try {
+      const result = await op(client);
+      outage.recovered();
+      return result;
+    } catch (error) {
+      outage.failed(error);
+      return fallback;
+    }
+  };
+
+  await waitUntilReady(client);
+
+  return {
+    kind: 'redis',
+    get: (key) =>
+      guard(async (redis) => {
+        const [position, json] = await redis.hmget(key, 'p', 'v');
+        if (position === null || position === undefined || json === null || json === undefined || !/^\d+$/.test(position)) return undefined;
+        const payload = parseJson(json);
+        return isRecord(payload) ? { position: BigInt(position), payload } : undefined;
+      }, undefined),
+    set: async (key, entry: CacheEntry) => {
+      if (entry.position < 0n) return false;
+      // Serialised outside the guard: a payload that is not JSON is a bug, not an outage.
+      const json = JSON.stringify(entry.payload);
+      return guard(async (redis) => {
+        const written = await redis.eval(SET_IF_NEWER, 1, key, entry.position.toString(), json, ttlMs);
+        return written === 1;
+      }, false);
+    },
+    delete: (key) => guard(async (redis) => void (await redis.del(key)), undefined),
+    publish: async (notice: Notice) => {
+      const message = JSON.stringify({ p: notice.position.toString(), d: notice.payload });
+      return guard(async (redis) => void (await redis.publish(`${channelPrefix}${notice.topic}`, message)), undefined);
+    },
+    subscribe: async (pattern: string, listener: NoticeListener): Promise<Unsubscribe> => {
+      const connection = subscriberConnection();
+      let set = listeners.get(pattern);
+      if (set === undefined) {
+        set = new Set();
+        listeners.set(pattern, set);
+        await waitUntilReady(connection);
+        await subscribeAll(connection, [pattern]);
+      }
+      set.add(listener);
+      const registered = set;
+      return async () => {
+        registered.delete(listener);
+        if (registered.size > 0 || listeners.get(pattern) !== registered) return;
+        listeners.delete(pattern);
+        if (connection.status === 'ready') {
+          await connection.punsubscribe(`${escapeGlob(channelPrefix)}${pattern}`).catch(() => {});
+        }
+      };
+    },
+    close: async () => {
+      listeners.clear();
+      await Promise.all([client, ...(subscriber === undefined ? [] : [subscriber])].map(closeConnection));
+    },
+  };
+};
+
+/** Resolves when `connection` is ready, or after its connect timeout (2 s), whichever is first. */
+const waitUntilReady = (connection: Redis): Promise<void> => {
+  if (connection.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      connection.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, connection.options.connectTimeout ?? 2_000);
+    connection.on('ready', done);
+  });
+};
+
+const closeConnection = async (connection: Redis): Promise<void> => {
+  if (connection.status === 'ready') {
+    await connection.quit().catch(() => connection.disconnect());
+  } else {
+    connection.disconnect();
+  }
+};

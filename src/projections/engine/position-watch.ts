@@ -1,0 +1,135 @@
+/**
+ * Read-your-writes: `waitFor(name, position)` resolves once projection `name` has committed a
+ * checkpoint at or beyond `position`. Runners in this process report commits directly; runners in
+ * other processes NOTIFY `keel_projections` after each commit; a slow poll of the control rows
+ * covers lost notifications (and PGlite, where the API and the runners share one process anyway).
+ */
+import { sql } from 'kysely';
+import type { DatabaseHandle } from '../../platform/database.js';
+import { KeelError } from '../../platform/errors.js';
+
+export const PROJECTION_CHANNEL = 'keel_projections';
+
+export interface WaitForOptions {
+  /** Default 5 s. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ProjectionWatch {
+  /** Resolves when every named projection's checkpoint is >= position; throws KEEL_ERR_PROJECTION_LAG_TIMEOUT naming the laggard. */
+  waitFor(names: string | readonly string[], position: bigint, options?: WaitForOptions): Promise<void>;
+  /** A commit seen in this process (runners call it). */
+  observe(name: string, position: bigint): void;
+  close(): Promise<void>;
+}
+
+interface Waiter {
+  readonly name: string;
+  readonly position: bigint;
+  readonly resolve: () => void;
+}
+
+export const watchProjections = async (handle: DatabaseHandle, pollMs = 250): Promise<ProjectionWatch> => {
+  const known = new Map<string, bigint>();
+  const waiters = new Set<Waiter>();
+  const observe = (name: string, position: bigint): void => {
+    if (position <= (known.get(name) ?? -1n)) return;
+    known.set(name, position);
+    for (const waiter of waiters) {
+      if (waiter.name === name && waiter.position <= position) {
+        waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+  };
+  const refresh = async (names: readonly string[]): Promise<void> => {
+    if (names.length === 0) return;
+    const { rows } = await sql<{ name: string; position: string }>`select name, position::text as position
+      from keel_projections where name in (${sql.join([...new Set(names)])})`.execute(handle.db);
+    for (const row of rows) observe(row.name, BigInt(row.position));
+  };
+  // Concurrent waiters share one query: under load, many requests wait at once.
+  let refreshing: Promise<void> | undefined;
+  const refreshWaiting = (): void => {
+    refreshing ??= refresh([...waiters].map((w) => w.name))
+      .catch(() => {})
+      .finally(() => (refreshing = undefined));
+  };
+  const unlisten = await handle.listen(PROJECTION_CHANNEL, (payload) => {
+    if (payload === undefined) return refreshWaiting();
+    const [name, position] = payload.split(' ');
+    if (name && position && /^-?\d+$/.test(position)) observe(name, BigInt(position));
+  });
+  const poll = setInterval(() => {
+    if (waiters.size > 0) refreshWaiting();
+  }, pollMs);
+  poll.unref();
+
+  const waitOne = async (name: string, position: bigint, options: WaitForOptions): Promise<void> => {
+    if ((known.get(name) ?? -1n) >= position) return;
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    await new Promise<void>((resolve, reject) => {
+      const finish = (error?: unknown): void => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        waiters.delete(waiter);
+        if (error === undefined) resolve();
+        else reject(error instanceof Error ? error : new Error(String(error)));
+      };
+      const waiter: Waiter = { name, position, resolve: () => finish() };
+      const onAbort = (): void => finish(options.signal?.reason ?? new Error('aborted'));
+      const timer = setTimeout(() => {
+        const at = known.get(name);
+        finish(
+          new KeelError(
+            'KEEL_ERR_PROJECTION_LAG_TIMEOUT',
+            `Projection "${name}" has not reached position ${position} after ${timeoutMs} ms (it is at ${at ?? 'unknown'}).`,
+            { projection: name, position: position.toString(), at: at?.toString() ?? null, timeoutMs },
+          ),
+        );
+      }, timeoutMs);
+      waiters.add(waiter);
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      refreshWaiting();
+    });
+  };
+
+  return {
+    observe,
+    waitFor: async (names, position, options = {}) => {
+      const list = typeof names === 'string' ? [names] : names;
+      // The first to time out names itself; the deadline is shared because they wait concurrently.
+      await Promise.all(list.map((name) => waitOne(name, position, options)));
+    },
+    close: async () => {
+      clearInterval(poll);
+      await unlisten();
+    },
+  };
+};
+
+/** Tells other processes about a commit: coalesced, at most one NOTIFY in flight per projection. */
+export const createCommitNotifier = (handle: DatabaseHandle) => {
+  const pending = new Map<string, bigint>();
+  let running: Promise<void> | undefined;
+  const flush = async (): Promise<void> => {
+    while (pending.size > 0) {
+      const batch = [...pending];
+      pending.clear();
+      for (const [name, position] of batch) {
+        await sql`select pg_notify(${PROJECTION_CHANNEL}, ${`${name} ${position}`})`.execute(handle.db).catch(() => {});
+      }
+    }
+  };
+  return {
+    notify(name: string, position: bigint): void {
+      pending.set(name, position);
+      running ??= flush().finally(() => (running = undefined));
+    },
+    async drain(): Promise<void> {
+      await running;
+    },
+  };
+};

@@ -1,0 +1,23 @@
+/**
+ * Flash-sale board read model: per SKU, the units left, reserved and sold, and the last sale
+ * (the last StockCommitted: when, which order, how many units).
+ */
+import type { Projection } from '../../projection.js';
+import { keyFrom } from '../support/events.js';
+import { STOCK_EVENT_TYPES } from '../support/stock.js';
+import { applyFlashSale } from './apply.js';
+import { FLASH_SALE } from './queries.js';
+import { createFlashSaleTables, FLASH_SALE_TABLES } from './tables.js';
+
+export const flashSaleProjection: Projection = {
+  name: FLASH_SALE,
+  description: 'Flash-sale board per SKU: units left, reserved, sold, last sale',
+  version: 1,
+  eventTypes: STOCK_EVENT_TYPES,
+  tables: FLASH_SALE_TABLES,
+  keyOf: (event) => keyFrom(event, 'sku'),
+  createTables: createFlashSaleTables,
+  apply: applyFlashSale,
+};
+
+export * from './queries.js';

@@ -1,0 +1,76 @@
+/** The flash-sale board's queries (live schema) and its JSON payload form. */
+import type { Kysely } from 'kysely';
+import { ValidationError } from '../../../platform/errors.js';
+import { liveSchemaOf } from '../../projection.js';
+import { asText, toIsoOrNull } from '../support/sql.js';
+import type { FlashSaleDb, FlashSaleTables } from './tables.js';
+
+export const FLASH_SALE = 'flash_sale';
+
+export interface FlashSaleBoardRow {
+  readonly sku: string;
+  readonly productId: string | null;
+  /** received − reserved − sold: what is still on sale. */
+  readonly unitsLeft: number;
+  /** Held for orders right now (not yet paid, not yet released). */
+  readonly reserved: number;
+  readonly sold: number;
+  readonly received: number;
+  readonly lastSale: { readonly at: string; readonly orderId: string; readonly quantity: number } | null;
+  readonly updatedPosition: bigint;
+}
+
+/** At most this many rows when the whole board is asked for. */
+export const MAX_BOARD_ROWS = 1_000;
+
+const live = (db: Kysely<unknown>): FlashSaleDb => db.withSchema(liveSchemaOf(FLASH_SALE)).withTables<FlashSaleTables>();
+
+export const getBoardIn = async (db: FlashSaleDb, skus?: readonly string[], limit = MAX_BOARD_ROWS): Promise<FlashSaleBoardRow[]> => {
+  if (skus !== undefined && skus.length === 0) return [];
+  let query = db
+    .selectFrom('board')
+    .select(['sku', 'product_id', 'last_sale_at', 'last_sale_order_id', 'last_sale_quantity'])
+    .select([
+      asText('received').as('received'),
+      asText('reserved').as('reserved'),
+      asText('sold').as('sold'),
+      asText('units_left').as('units_left'),
+      asText('updated_position').as('updated_position'),
+    ]);
+  if (skus !== undefined) query = query.where('sku', 'in', skus);
+  const rows = await query.orderBy('sku').limit(limit).execute();
+  return rows.map((row) => {
+    const at = toIsoOrNull(row.last_sale_at);
+    return {
+      sku: row.sku,
+      productId: row.product_id,
+      unitsLeft: Number(row.units_left),
+      reserved: Number(row.reserved),
+      sold: Number(row.sold),
+      received: Number(row.received),
+      lastSale:
+        at === null || row.last_sale_order_id === null || row.last_sale_quantity === null
+          ? null
+          : { at, orderId: row.last_sale_order_id, quantity: row.last_sale_quantity },
+      updatedPosition: BigInt(row.updated_position),
+    };
+  });
+};
+
+export interface FlashSaleBoardOptions {
+  /** One SKU's row (an empty list if untracked); absent: every SKU's. */
+  readonly sku?: string;
+  /** At most this many rows (1 to 1,000, default 1,000). */
+  readonly first?: number;
+}
+
+/** The board, ordered by SKU. */
+export const getFlashSaleBoard = async (db: Kysely<unknown>, options: FlashSaleBoardOptions = {}): Promise<readonly FlashSaleBoardRow[]> => {
+  const first = options.first ?? MAX_BOARD_ROWS;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_BOARD_ROWS) {
+    throw new ValidationError('first', `must be an integer between 1 and ${MAX_BOARD_ROWS}`);
+  }
+  return getBoardIn(live(db), options.sku === undefined ? undefined : [options.sku], first);
+};
+
+export const boardRowToPayload = (row: FlashSaleBoardRow) => ({ ...row, updatedPosition: row.updatedPosition.toString() });
