@@ -4,17 +4,56 @@
  */
 import { fastify } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { graphqlPlugin } from './graphql/plugin.js';
+import type { ApiSettings } from './graphql/plugin.js';
 import { healthPlugin } from './health.js';
 import type { HealthCheck } from './health.js';
+import type { ReadSide } from './read-side.js';
+import { helmet, helmetOptions } from './security.js';
+import type { ApiWriteSide } from './write-side.js';
+
+export type { ApiSettings } from './graphql/plugin.js';
+
+/** The GraphQL API's dependencies; without them the app serves only the health endpoints. */
+export interface ApiDeps {
+  readonly settings: ApiSettings & { readonly bodyLimitBytes: number };
+  readonly write: ApiWriteSide;
+  /** Absent until the read side is wired in: queries then answer KEEL_ERR_READ_SIDE_UNAVAILABLE. */
+  readonly readSide?: ReadSide | undefined;
+  /** Rate-limit counters (shared across processes); absent: in memory. */
+  readonly redis?: Redis | undefined;
+  /** `GET /ready`: database, event store, Redis reachable, projections not stalled. */
+  readonly ready: HealthCheck;
+  /** The edge's clock: mutations pass its `now` into commands. Default: the system clock. */
+  readonly clock?: () => Date;
+}
 
 export interface AppDeps {
   readonly logger: FastifyBaseLogger;
+  /** `GET /health` (liveness). */
   readonly health: HealthCheck;
+  readonly api?: ApiDeps;
 }
 
 export const buildApp = (deps: AppDeps): FastifyInstance => {
-  const app = fastify({ loggerInstance: deps.logger });
+  const api = deps.api;
+  const app = fastify({
+    loggerInstance: deps.logger,
+    ...(api === undefined ? {} : { bodyLimit: api.settings.bodyLimitBytes }),
+  });
+  void app.register(helmet, helmetOptions(api?.settings.graphiql ?? false));
   void app.register(healthPlugin, { check: deps.health });
-  // Later issues register GraphQL (mercurius) and the inspector here.
+  if (api !== undefined) {
+    void app.register(healthPlugin, { check: api.ready, path: '/ready' });
+    void app.register(graphqlPlugin, {
+      settings: api.settings,
+      write: api.write,
+      readSide: api.readSide,
+      redis: api.redis,
+      clock: api.clock ?? (() => new Date()),
+    });
+  }
+  // Later issues register the inspector here.
   return app;
 };

@@ -1,5 +1,5 @@
 /**
- * `GET /health`: 200 `{ status: 'ok', checks }` when every check says 'ok', otherwise 503
+ * `GET /health` (and `GET /ready`, the same plugin with other checks): 200 `{ status: 'ok', checks }` when every check says 'ok', otherwise 503
  * `{ status: 'unavailable', failing: [...names], checks }` where a failing check's value says why.
  * An encapsulated plugin: it decorates nothing outside itself.
  */
@@ -10,6 +10,8 @@ export type HealthCheck = () => Promise<Record<string, 'ok' | string>>;
 
 export interface HealthPluginOptions {
   readonly check: HealthCheck;
+  /** Default `/health`; `/ready` registers this plugin again with its own checks. */
+  readonly path?: string;
 }
 
 export type Probe = () => Promise<unknown>;
@@ -50,7 +52,7 @@ const responseSchema = {
 
 export const healthPlugin: FastifyPluginAsync<HealthPluginOptions> = async (app, options) => {
   app.get(
-    '/health',
+    options.path ?? '/health',
     // Health is polled by orchestrators: keep it out of the info-level request log.
     { logLevel: 'warn', schema: { response: { 200: responseSchema, 503: responseSchema } } },
     async (request, reply) => {
@@ -63,7 +65,7 @@ export const healthPlugin: FastifyPluginAsync<HealthPluginOptions> = async (app,
       }
       const failing = Object.keys(checks).filter((name) => checks[name] !== 'ok');
       if (failing.length === 0) return reply.code(200).send({ status: 'ok', checks });
-      request.log.warn({ checks }, `health: ${failing.join(', ')} failing`);
+      request.log.warn({ checks }, `${options.path ?? '/health'}: ${failing.join(', ')} failing`);
       return reply.code(503).send({ status: 'unavailable', failing, checks });
     },
   );

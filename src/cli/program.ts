@@ -1,10 +1,21 @@
 /** The `keel` command line. Each subcommand loads the configuration itself, so `--help` needs none. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import type { Projection } from '../projections/projection.js';
+import { readModels } from '../projections/read-models/index.js';
 import { loadConfig } from '../platform/config.js';
 import { formatConfig } from './config-command.js';
 import { exitOnStartupError } from './exit.js';
+import { projectionsCommand } from './projections-command.js';
+import { registerTokenCommand } from './token-command.js';
 
-export const buildProgram = (env: NodeJS.ProcessEnv = process.env): Command => {
+export interface ProgramOptions {
+  /** The projections `keel projections …` operates on (default: every read model of this build). */
+  readonly projections?: readonly Projection[];
+}
+
+export const SERVE_ROLES = ['all', 'api', 'projector'] as const;
+
+export const buildProgram = (env: NodeJS.ProcessEnv = process.env, options: ProgramOptions = {}): Command => {
   const program = new Command('keel')
     .description('Keel: an event-sourced CQRS backend for commerce.')
     .showHelpAfterError();
@@ -12,12 +23,17 @@ export const buildProgram = (env: NodeJS.ProcessEnv = process.env): Command => {
   program
     .command('serve')
     .description('start the HTTP API (the same as `npm start`); SIGINT/SIGTERM stop it gracefully')
-    .action(async () => {
+    .addOption(
+      new Option('--role <role>', 'api: HTTP only; projector: projections and the order process manager, no HTTP; all: both')
+        .choices(SERVE_ROLES)
+        .default('all'),
+    )
+    .action(async (flags: { role: (typeof SERVE_ROLES)[number] }) => {
       try {
         const config = loadConfig(env);
         // Loaded on demand: `keel config` and `--help` need no database driver.
         const { startKeel } = await import('./serve.js');
-        await startKeel(config);
+        await startKeel(config, { role: flags.role });
       } catch (error) {
         exitOnStartupError(error);
       }
@@ -34,6 +50,11 @@ export const buildProgram = (env: NodeJS.ProcessEnv = process.env): Command => {
         exitOnStartupError(error);
       }
     });
+
+  registerTokenCommand(program, env);
+
+  // Read models are imported only here, never by the engine: a test entry passes its own list.
+  program.addCommand(projectionsCommand(env, options.projections ?? readModels));
 
   return program;
 };

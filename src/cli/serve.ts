@@ -6,6 +6,9 @@
 import { sql } from 'kysely';
 import { buildApp } from '../api/app.js';
 import { probeAll } from '../api/health.js';
+import { createReadSide } from '../api/read-side-adapter.js';
+import { apiSettingsOf } from '../api/settings.js';
+import { createApiWriteSide } from '../api/write-side.js';
 import { createCommerceCommands } from '../commands/commerce.js';
 import { startFulfilment } from '../commands/fulfilment/runner.js';
 import { createCommandHandler } from '../commands/handler/command-handler.js';
@@ -13,10 +16,13 @@ import { defaultBackoff } from '../commands/handler/retry.js';
 import { FakePaymentProvider } from '../commands/payment/index.js';
 import { openEventStore } from '../eventstore/open.js';
 import type { EventStore } from '../eventstore/port.js';
-import { ConfigError } from '../platform/config.js';
 import type { Config } from '../platform/config.js';
 import { openDatabase } from '../platform/database.js';
 import { createLogger } from '../platform/logger.js';
+import { createCacheChangeSink, createReadCache } from '../projections/cache/index.js';
+import { projectionStatuses, startProjections, watchProjections } from '../projections/engine/index.js';
+import { readModels } from '../projections/read-models/index.js';
+import { openRedis } from '../platform/redis.js';
 import type { Logger } from '../platform/logger.js';
 
 /** A long-running worker started with the server and stopped before the stores close. */
@@ -25,7 +31,12 @@ export interface BackgroundWorker {
   stop(): Promise<void>;
 }
 
+/** api: HTTP only; projector: projections and the process manager, no HTTP; all: everything. */
+export type ServeRole = 'all' | 'api' | 'projector';
+
 export interface StartOptions {
+  /** Default `all`. */
+  readonly role?: ServeRole;
   /** Defaults to a logger built from the configuration. */
   readonly logger?: Logger;
   /** Install SIGINT/SIGTERM handlers that close and exit the process (default true). */
@@ -35,21 +46,17 @@ export interface StartOptions {
 }
 
 export interface KeelServer {
-  /** Where the HTTP API listens, e.g. `http://127.0.0.1:4000`. */
+  /** Where the HTTP API listens, e.g. `http://127.0.0.1:4000` (empty for `--role projector`). */
   readonly url: string;
   /** Stop accepting, stop background workers, close the event store and the database. Idempotent. */
   close(): Promise<void>;
 }
 
 export const startKeel = async (config: Config, options: StartOptions = {}): Promise<KeelServer> => {
-  if (config.eventStoreUrl !== undefined) {
-    // Refuse rather than silently fall back to the PostgreSQL event store.
-    throw new ConfigError(
-      `Invalid configuration: EVENTSTORE_URL is set, but the EventStoreDB adapter is not available yet; unset it to use the PostgreSQL event store`,
-      ['EVENTSTORE_URL'],
-    );
-  }
   const logger = options.logger ?? createLogger(config);
+  // Before anything opens: in production without JWT_SECRET this stops startup with one line.
+  const apiSettings = apiSettingsOf(config);
+  const role = options.role ?? 'all';
   const closers: Array<{ readonly name: string; close(): Promise<void> }> = [];
   const background: BackgroundWorker[] = [];
   /** Closes in reverse order of opening; a failure is logged and the rest still close. */
@@ -67,7 +74,10 @@ export const startKeel = async (config: Config, options: StartOptions = {}): Pro
       ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }),
     });
     closers.push({ name: 'the database', close: () => database.close() });
-    const store: EventStore = await openEventStore(database, { log: (line) => logger.info(line) });
+    const store: EventStore = await openEventStore(database, {
+      eventStoreUrl: config.eventStoreUrl,
+      log: (line) => logger.info(line),
+    });
     closers.push({ name: 'the event store', close: () => store.close() });
     logger.info({ database: database.kind, eventStore: store.kind }, 'stores open');
 
@@ -77,21 +87,10 @@ export const startKeel = async (config: Config, options: StartOptions = {}): Pro
       backoff: { ...defaultBackoff, maxRetries: config.commandMaxRetries },
     });
     const commerce = createCommerceCommands(handler);
-    const fulfilment = await startFulfilment({
-      store,
-      db: database.db,
-      handler,
-      commerce,
-      provider: new FakePaymentProvider({
-        latencyMs: config.paymentFakeLatencyMs,
-        failureRate: config.paymentFakeFailureRate,
-      }),
-      logger,
-      clock: () => new Date(),
-      reservationTtlMs: config.reservationTtlSeconds * 1000,
-    });
-    background.push(fulfilment);
-    logger.info({ process: fulfilment.name, from: fulfilment.position().toString() }, 'process manager running');
+    // One cache for the projections' change sink and the API's reads and subscriptions (Redis when
+    // configured, so notices reach every process; in-process otherwise, shared within this one).
+    const readCache = await createReadCache({ redisUrl: config.redisUrl, keyPrefix: `${config.redisKeyPrefix}cache:`, logger });
+    closers.push({ name: 'the read cache', close: () => readCache.close() });
     closers.push({
       name: 'the background workers',
       close: async () => {
@@ -100,7 +99,36 @@ export const startKeel = async (config: Config, options: StartOptions = {}): Pro
         }
       },
     });
+    if (role !== 'api') {
+      const fulfilment = await startFulfilment({
+        store,
+        db: database.db,
+        handler,
+        commerce,
+        provider: new FakePaymentProvider({
+          latencyMs: config.paymentFakeLatencyMs,
+          failureRate: config.paymentFakeFailureRate,
+        }),
+        logger,
+        clock: () => new Date(),
+        reservationTtlMs: config.reservationTtlSeconds * 1000,
+      });
+      background.push(fulfilment);
+      logger.info({ process: fulfilment.name, from: fulfilment.position().toString() }, 'process manager running');
+      const projections = await startProjections({ handle: database, store, projections: readModels, sink: createCacheChangeSink(readCache), logger });
+      background.push({ name: 'projections', stop: () => projections.stop() });
+    }
 
+    // Redis (when configured) holds the API's rate-limit counters, shared by every API process.
+    const redis = config.redisUrl === undefined
+      ? undefined
+      : await openRedis(config.redisUrl, { name: 'keel-api', onError: (error) => logger.debug({ err: error }, 'Redis connection error') });
+    if (redis !== undefined) closers.push({ name: 'Redis', close: () => redis.quit().then(() => undefined, () => redis.disconnect()) });
+    // The read side of the API: read models, the cache, and the projections' progress (consistency tokens).
+    const watch = await watchProjections(database);
+    closers.push({ name: 'the projection watch', close: () => watch.close() });
+    const readSide = createReadSide({ db: database.db, cache: readCache, watch, status: () => projectionStatuses(database, store, readModels) });
+    if (config.jwtSecretIsDevelopmentDefault) logger.warn('JWT_SECRET is not set: using the public development secret (refused when NODE_ENV=production)');
     const app = buildApp({
       logger,
       health: () =>
@@ -108,14 +136,28 @@ export const startKeel = async (config: Config, options: StartOptions = {}): Pro
           database: () => sql`select 1`.execute(database.db),
           eventstore: () => store.headPosition(),
         }),
+      api: {
+        settings: apiSettings,
+        write: createApiWriteSide(handler, commerce),
+        readSide,
+        redis,
+        ready: () =>
+          probeAll({
+            database: () => sql`select 1`.execute(database.db),
+            eventstore: () => store.headPosition(),
+            ...(redis === undefined ? {} : { redis: () => redis.ping() }),
+            projections: () => readSide.checkHealthy(),
+          }),
+      },
     });
     closers.push({ name: 'the HTTP server', close: () => app.close() });
-    url = await app.listen({ port: config.port, host: config.host });
+    url = role === 'projector' ? '' : await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     await closeAll();
     throw error;
   }
-  logger.info({ url }, `Keel listening on ${url}`);
+  if (role === 'projector') logger.info({ role }, 'Keel projector running (no HTTP)');
+  else logger.info({ url, role }, `Keel listening on ${url}`);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -31,7 +31,27 @@ export interface Config {
   readonly paymentFakeFailureRate: number;
   readonly reservationTtlSeconds: number;
   readonly commandMaxRetries: number;
+  /**
+   * HS256 secret of the API's bearer tokens; outside production the development secret when unset.
+   * Absent only in production without JWT_SECRET: `requireJwtSecret` stops startup then.
+   */
+  readonly jwtSecret?: string;
+  /** True when `jwtSecret` is the built-in development secret (never in production). */
+  readonly jwtSecretIsDevelopmentDefault: boolean;
+  readonly redisKeyPrefix: string;
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowMs: number;
+  readonly queryMaxDepth: number;
+  readonly queryMaxCost: number;
+  readonly bodyLimitBytes: number;
+  readonly consistencyWaitMs: number;
 }
+
+/**
+ * The secret `JWT_SECRET` falls back to when unset and NODE_ENV is not production. It is public
+ * (it is in this file): tokens signed with it prove nothing, which is fine on a developer machine.
+ */
+export const DEVELOPMENT_JWT_SECRET = 'keel-development-secret-do-not-use-in-production';
 
 const integer = (min: number, max: number) =>
   z.string().regex(/^-?\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
@@ -60,6 +80,14 @@ const envSchema = z.object({
   PAYMENT_FAKE_FAILURE_RATE: fraction(),
   RESERVATION_TTL_SECONDS: integer(1, 86_400),
   COMMAND_MAX_RETRIES: integer(0, 100),
+  JWT_SECRET: z.string().min(32).max(512).optional(),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:._-]{0,64}$/),
+  RATE_LIMIT_MAX: integer(1, 1_000_000),
+  RATE_LIMIT_WINDOW_MS: integer(100, 86_400_000),
+  QUERY_MAX_DEPTH: integer(1, 100),
+  QUERY_MAX_COST: integer(1, 1_000_000),
+  BODY_LIMIT_BYTES: integer(1024, 10_485_760),
+  CONSISTENCY_WAIT_MS: integer(0, 60_000),
 });
 
 export type VariableName = keyof z.input<typeof envSchema>;
@@ -74,6 +102,8 @@ export interface VariableSpec {
   readonly description: string;
   /** The value may hold a password: shown with the password redacted. */
   readonly secret?: boolean;
+  /** The whole value is a secret: never shown, `***` instead. */
+  readonly hidden?: boolean;
 }
 
 export const VARIABLES: { readonly [K in VariableName]: VariableSpec } = {
@@ -155,6 +185,55 @@ export const VARIABLES: { readonly [K in VariableName]: VariableSpec } = {
     expected: 'an integer between 0 and 100',
     description: 'Retries of a command after a concurrency conflict before it fails.',
   },
+  JWT_SECRET: {
+    key: 'jwtSecret',
+    expected: 'a string of 32 to 512 characters (required when NODE_ENV=production)',
+    description:
+      'HS256 secret that signs and verifies the API bearer tokens. Unset outside production: a fixed, public development secret (`keel token` mints tokens with it).',
+    hidden: true,
+  },
+  REDIS_KEY_PREFIX: {
+    key: 'redisKeyPrefix',
+    default: 'keel:',
+    expected: 'at most 64 letters, digits, ":", ".", "_" or "-"',
+    description: 'Prepended to every Redis key Keel writes (rate-limit counters, caches), so several deployments can share one Redis.',
+  },
+  RATE_LIMIT_MAX: {
+    key: 'rateLimitMax',
+    default: '600',
+    expected: 'an integer between 1 and 1000000',
+    description: 'Requests one client (token subject, or IP address without a valid token) may send to `/graphql` per window; shared across processes through Redis when `REDIS_URL` is set.',
+  },
+  RATE_LIMIT_WINDOW_MS: {
+    key: 'rateLimitWindowMs',
+    default: '60000',
+    expected: 'an integer between 100 and 86400000',
+    description: 'Length of the rate-limit window, in milliseconds.',
+  },
+  QUERY_MAX_DEPTH: {
+    key: 'queryMaxDepth',
+    default: '8',
+    expected: 'an integer between 1 and 100',
+    description: 'Deepest selection nesting a GraphQL operation may have.',
+  },
+  QUERY_MAX_COST: {
+    key: 'queryMaxCost',
+    default: '2000',
+    expected: 'an integer between 1 and 1000000',
+    description: 'Highest estimated cost of a GraphQL operation (each field costs 1, a list field multiplies its selection by `first`).',
+  },
+  BODY_LIMIT_BYTES: {
+    key: 'bodyLimitBytes',
+    default: '102400',
+    expected: 'an integer between 1024 and 10485760',
+    description: 'Largest accepted HTTP request body, in bytes.',
+  },
+  CONSISTENCY_WAIT_MS: {
+    key: 'consistencyWaitMs',
+    default: '5000',
+    expected: 'an integer between 0 and 60000',
+    description: 'How long a query given a `consistencyToken` waits for the projections it reads to reach it before failing.',
+  },
 };
 
 export const VARIABLE_NAMES = Object.keys(VARIABLES) as VariableName[];
@@ -176,6 +255,7 @@ export const redactUrl = (value: string): string =>
     .replace(/([?&]password=)[^&#]*/gi, '$1***');
 
 const show = (name: VariableName, value: string): string => {
+  if (VARIABLES[name].hidden === true) return '"***"';
   const shown = VARIABLES[name].secret === true ? redactUrl(value) : value;
   return JSON.stringify(shown.length > 200 ? `${shown.slice(0, 200)}…` : shown);
 };
@@ -200,6 +280,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     throw new ConfigError(`Invalid configuration: ${parts.join('; ')}`, bad);
   }
   const e = parsed.data;
+  const jwtSecret = e.JWT_SECRET ?? (e.NODE_ENV === 'production' ? undefined : DEVELOPMENT_JWT_SECRET);
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -214,7 +295,25 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     paymentFakeFailureRate: e.PAYMENT_FAKE_FAILURE_RATE,
     reservationTtlSeconds: e.RESERVATION_TTL_SECONDS,
     commandMaxRetries: e.COMMAND_MAX_RETRIES,
+    ...(jwtSecret === undefined ? {} : { jwtSecret }),
+    jwtSecretIsDevelopmentDefault: e.JWT_SECRET === undefined && jwtSecret !== undefined,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    rateLimitMax: e.RATE_LIMIT_MAX,
+    rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
+    queryMaxDepth: e.QUERY_MAX_DEPTH,
+    queryMaxCost: e.QUERY_MAX_COST,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    consistencyWaitMs: e.CONSISTENCY_WAIT_MS,
   });
+};
+
+/**
+ * The API's token secret. In production JWT_SECRET has no default: the server (and `keel token`)
+ * stop here with one line naming it; `keel config` still works without it.
+ */
+export const requireJwtSecret = (config: Config): string => {
+  if (config.jwtSecret !== undefined) return config.jwtSecret;
+  throw new ConfigError(`Invalid configuration: JWT_SECRET is not set; it must be ${VARIABLES.JWT_SECRET.expected}`, ['JWT_SECRET']);
 };
 
 export interface VariableDescription {
@@ -266,7 +365,7 @@ export const resolvedConfig = (config: Config, env: NodeJS.ProcessEnv = process.
     const text = String(value);
     return {
       name,
-      value: spec.secret === true ? redactUrl(text) : text,
+      value: spec.hidden === true ? '***' : spec.secret === true ? redactUrl(text) : text,
       source: fromEnv ? 'environment' : 'default',
     };
   });

@@ -36,8 +36,25 @@ export const ERROR_CODES = {
   KEEL_ERR_PAYMENT_NOT_FOUND: 'No payment with this id exists.',
   KEEL_ERR_PAYMENT_INVALID_STATE: 'The payment is not in a state that allows this operation.',
   KEEL_ERR_PAYMENT_REFUND_EXCEEDS_AUTHORIZED: 'The refund exceeds the authorized amount not yet refunded.',
+  // projections (read side)
+  KEEL_ERR_PROJECTION_LAG_TIMEOUT: 'A projection did not reach the requested position in time.',
+  KEEL_ERR_PROJECTION_VERIFY_FAILED: 'The rebuilt projection failed verification; nothing was swapped.',
+  KEEL_ERR_PROJECTION_REBUILD_RUNNING: 'Another rebuild of this projection is in progress.',
+  KEEL_ERR_PROJECTION_REBUILD_CONFLICT: 'The projection changed generation while it was being rebuilt; nothing was swapped.',
+  KEEL_ERR_PARKED_EVENT_NOT_FOUND: 'No parked event with this id waits in this projection.',
   // platform
   KEEL_ERR_CONFIG: 'A configuration variable has an invalid value.',
+  KEEL_ERR_DATA_DIR_LOCKED: 'The embedded database directory is in use by another Keel process.',
+  // API (GraphQL `extensions.code`; the two auth codes use the names GraphQL clients expect)
+  UNAUTHENTICATED: 'The bearer token is missing, malformed, expired or not signed with the server secret.',
+  FORBIDDEN: 'The token is valid but its roles or subject do not allow this operation.',
+  KEEL_ERR_GRAPHQL_VALIDATION: 'The GraphQL request is malformed (bad JSON or syntax) or does not match the schema.',
+  KEEL_ERR_QUERY_TOO_DEEP: 'The operation nests selections deeper than QUERY_MAX_DEPTH.',
+  KEEL_ERR_QUERY_TOO_COSTLY: 'The estimated cost of the operation exceeds QUERY_MAX_COST.',
+  KEEL_ERR_BODY_TOO_LARGE: 'The HTTP request body exceeds BODY_LIMIT_BYTES.',
+  KEEL_ERR_RATE_LIMITED: 'The client sent more than RATE_LIMIT_MAX requests in one RATE_LIMIT_WINDOW_MS window.',
+  KEEL_ERR_READ_SIDE_UNAVAILABLE: 'This process cannot answer queries: no read side is wired into it.',
+  KEEL_ERR_INTERNAL: 'An unexpected server error; the server log has the details (masked in production).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, VARIABLE_NAMES, describeConfig, loadConfig, redactUrl, resolvedConfig } from '../../src/platform/config.js';
+import { ConfigError, DEVELOPMENT_JWT_SECRET, VARIABLE_NAMES, describeConfig, loadConfig, redactUrl, resolvedConfig } from '../../src/platform/config.js';
 import type { Config, VariableName } from '../../src/platform/config.js';
 
 interface Case {
@@ -50,6 +50,14 @@ const cases: { readonly [K in VariableName]: Case } = {
   },
   RESERVATION_TTL_SECONDS: { key: 'reservationTtlSeconds', default: 900, good: [['60', 60]], bad: ['0', '15m', '86401'] },
   COMMAND_MAX_RETRIES: { key: 'commandMaxRetries', default: 5, good: [['0', 0], ['10', 10]], bad: ['-1', 'many', '101'] },
+  JWT_SECRET: { key: 'jwtSecret', default: DEVELOPMENT_JWT_SECRET, good: [['x'.repeat(32), 'x'.repeat(32)]], bad: ['too-short', 'x'.repeat(513)] },
+  REDIS_KEY_PREFIX: { key: 'redisKeyPrefix', default: 'keel:', good: [['shop-1:', 'shop-1:']], bad: ['has space', 'x'.repeat(65)] },
+  RATE_LIMIT_MAX: { key: 'rateLimitMax', default: 600, good: [['1', 1], ['1000000', 1_000_000]], bad: ['0', 'many', '1000001'] },
+  RATE_LIMIT_WINDOW_MS: { key: 'rateLimitWindowMs', default: 60_000, good: [['1000', 1000]], bad: ['99', '1m', '86400001'] },
+  QUERY_MAX_DEPTH: { key: 'queryMaxDepth', default: 8, good: [['12', 12]], bad: ['0', '101', 'deep'] },
+  QUERY_MAX_COST: { key: 'queryMaxCost', default: 2000, good: [['50', 50]], bad: ['0', 'cheap', '1000001'] },
+  BODY_LIMIT_BYTES: { key: 'bodyLimitBytes', default: 102_400, good: [['1024', 1024]], bad: ['1023', '10485761', '100kb'] },
+  CONSISTENCY_WAIT_MS: { key: 'consistencyWaitMs', default: 5000, good: [['0', 0], ['60000', 60_000]], bad: ['-1', '60001', '5s'] },
 };
 
 const errorOf = (env: NodeJS.ProcessEnv): ConfigError => {

@@ -1,0 +1,19 @@
+/**
+ * What every resolver sees of the request, beside mercurius' own context: the caller (`auth`) and
+ * the edge's clock. Deps (write side, read side, settings) are closed over by the resolver
+ * factories instead, so the context stays per-request data only.
+ */
+import type { Auth } from '../auth.js';
+
+export interface RequestScope {
+  readonly auth: Auth;
+  /** ISO-8601 time of the request, read once at the edge. */
+  readonly now: string;
+  readonly requestId: string;
+}
+
+declare module 'mercurius' {
+  interface MercuriusContext {
+    readonly keel: RequestScope;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The shared half of every mutation: who may call it, the request context handed to the command
+ * (actor, `now`, the idempotency key scoped to the caller and the mutation), and the
+ * `MutationResult` fields of the payload. Command validation errors are renamed from the command's
+ * `data.<field>` to the mutation's `input.<field>`, so the client learns which input field is wrong.
+ */
+import type { RequestContext } from '../../commands/commerce.js';
+import { ValidationError } from '../../platform/errors.js';
+import { actorOf } from '../auth.js';
+import type { User } from '../auth.js';
+import { encodeConsistencyToken } from '../consistency-token.js';
+import type { RequestScope } from './context.js';
+
+export interface CommandOutcome {
+  readonly streamId: string;
+  readonly revision: bigint;
+  readonly position: bigint;
+  readonly events: readonly { readonly type: string }[];
+  readonly duplicate: boolean;
+}
+
+export interface MutationResultFields {
+  readonly streamId: string;
+  readonly revision: string;
+  readonly position: string;
+  readonly consistencyToken: string;
+  readonly duplicate: boolean;
+  readonly eventTypes: readonly string[];
+}
+
+const KEY_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** The command id: `<mutation>:<subject>:<key>`, so two clients' keys never collide. */
+export const commandIdOf = (mutation: string, user: User, key: string | null | undefined): string | undefined => {
+  if (key === null || key === undefined) return undefined;
+  if (!KEY_PATTERN.test(key)) {
+    throw new ValidationError('input.idempotencyKey', 'must be 1 to 64 letters, digits, ".", "_", ":" or "-"');
+  }
+  return `api:${mutation}:${user.subject}:${key}`;
+};
+
+export const requestContextOf = (
+  scope: RequestScope,
+  mutation: string,
+  user: User,
+  key: string | null | undefined,
+): RequestContext => {
+  const commandId = commandIdOf(mutation, user, key);
+  return {
+    actor: actorOf(user),
+    now: scope.now,
+    correlationId: scope.requestId,
+    ...(commandId === undefined ? {} : { commandId }),
+  };
+};
+
+export const resultFields = (outcome: CommandOutcome): MutationResultFields => ({
+  streamId: outcome.streamId,
+  revision: outcome.revision.toString(),
+  position: outcome.position.toString(),
+  consistencyToken: encodeConsistencyToken(outcome.position),
+  duplicate: outcome.duplicate,
+  eventTypes: outcome.events.map((event) => event.type),
+});
+
+/** Input without the API-only fields and without explicit nulls (GraphQL's "not given"). */
+export const commandInput = (input: Readonly<Record<string, unknown>>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(input).filter(([key, value]) => key !== 'idempotencyKey' && value !== null));
+
+/** Runs `command`, renaming a validation error's `data.x` / `(input)` / `commandId` to the input field. */
+export const asMutation = async <T>(command: () => Promise<T>): Promise<T> => {
+  try {
+    return await command();
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const field = error.field === 'commandId'
+      ? 'input.idempotencyKey'
+      : error.field.startsWith('data.')
+        ? `input.${error.field.slice('data.'.length)}`
+        : 'input';
+    const reason = error.message.startsWith(`${error.field}: `) ? error.message.slice(error.field.length + 2) : error.message;
+    throw new ValidationError(field, reason, error.code);
+  }
+};

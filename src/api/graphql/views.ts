@@ -1,0 +1,116 @@
+/** Read-model views → GraphQL objects (enum values upper case, positions as consistency tokens). */
+import { encodeConsistencyToken } from '../consistency-token.js';
+import type {
+  AvailabilityView,
+  FlashSaleBoardRow,
+  OrderDetail,
+  OrderSummary,
+  Page,
+  ProductView,
+  ProjectionStatus,
+} from '../read-side.js';
+
+const upper = (value: string): string => value.toUpperCase();
+
+export const toProduct = (p: ProductView) => ({
+  id: p.productId,
+  sku: p.sku,
+  name: p.name,
+  price: p.price,
+  currency: p.currency,
+  status: upper(p.status),
+  delistReason: p.delistReason,
+  listedAt: p.listedAt,
+  available: p.available,
+  consistencyToken: encodeConsistencyToken(p.updatedPosition),
+});
+
+export const toAvailability = (a: AvailabilityView) => ({
+  sku: a.sku,
+  productId: a.productId,
+  received: a.received,
+  reserved: a.reserved,
+  sold: a.sold,
+  available: a.available,
+  consistencyToken: encodeConsistencyToken(a.updatedPosition),
+});
+
+export const toFlashSaleEntry = (row: FlashSaleBoardRow) => ({
+  sku: row.sku,
+  productId: row.productId,
+  unitsLeft: row.unitsLeft,
+  reserved: row.reserved,
+  sold: row.sold,
+  received: row.received,
+  lastSaleAt: row.lastSale?.at ?? null,
+  consistencyToken: encodeConsistencyToken(row.updatedPosition),
+});
+
+const toLines = (o: OrderDetail) =>
+  o.lines.map((line) => ({
+    sku: line.sku,
+    quantity: line.quantity,
+    unitPrice: line.unitPrice,
+    lineTotal: line.lineTotal,
+    stockStatus: upper(line.stockStatus),
+  }));
+
+const toTimeline = (o: OrderDetail) =>
+  o.timeline.map((t) => ({
+    type: t.eventType,
+    at: t.occurredAt,
+    consistencyToken: encodeConsistencyToken(t.position),
+    detail: JSON.stringify(t.detail),
+  }));
+
+/** An order from a summary (a page of myOrders): lines and timeline come from a loader. */
+export const toOrder = (o: OrderSummary) => ({
+  id: o.orderId,
+  customerId: o.customerId,
+  status: upper(o.status),
+  paymentStatus: upper(o.paymentStatus),
+  currency: o.currency,
+  total: o.total,
+  lineCount: o.lineCount,
+  placedAt: o.placedAt,
+  consistencyToken: encodeConsistencyToken(o.updatedPosition),
+});
+
+export type OrderObject = ReturnType<typeof toOrder> & { readonly detail?: ReturnType<typeof detailOf> };
+
+const detailOf = (o: OrderDetail) => ({
+  confirmedAt: o.confirmedAt,
+  cancelledAt: o.cancelledAt,
+  cancelReason: o.cancelReason,
+  lines: toLines(o),
+  timeline: toTimeline(o),
+});
+
+/** An order with everything (order(id), subscriptions): its loaders answer without another read. */
+export const toOrderDetail = (o: OrderDetail): OrderObject => {
+  const detail = detailOf(o);
+  return { ...toOrder(o), ...detail, detail };
+};
+
+/** The fields only an OrderDetail has, for an order that came from a summary. */
+export const detailFields = (o: OrderDetail) => detailOf(o);
+
+export const toProjectionStatus = (s: ProjectionStatus) => ({
+  name: s.name,
+  description: s.description,
+  version: s.version,
+  codeVersion: s.codeVersion,
+  state: s.state,
+  checkpoint: s.position.toString(),
+  head: s.head.toString(),
+  lagEvents: s.lagEvents,
+  lagEventsCapped: s.lagEventsCapped,
+  lagSeconds: s.lagSeconds,
+  parkedEvents: s.parked,
+  active: s.active,
+});
+
+export const toConnection = <T, G>(page: Page<T>, map: (node: T) => G) => ({
+  edges: page.items.map((item) => ({ node: map(item) })),
+  pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+});

@@ -1,0 +1,18 @@
+/** The API's settings, taken from the validated configuration (ConfigError without JWT_SECRET in production). */
+import { requireJwtSecret } from '../platform/config.js';
+import type { Config } from '../platform/config.js';
+import type { ApiSettings } from './graphql/plugin.js';
+
+export const apiSettingsOf = (config: Config): ApiSettings & { readonly bodyLimitBytes: number } => ({
+  production: config.nodeEnv === 'production',
+  // GraphiQL only in development: its page loads its scripts from a CDN (unpkg.com).
+  graphiql: config.nodeEnv === 'development',
+  jwtSecret: requireJwtSecret(config),
+  rateLimitMax: config.rateLimitMax,
+  rateLimitWindowMs: config.rateLimitWindowMs,
+  queryMaxDepth: config.queryMaxDepth,
+  queryMaxCost: config.queryMaxCost,
+  consistencyWaitMs: config.consistencyWaitMs,
+  redisKeyPrefix: config.redisKeyPrefix,
+  bodyLimitBytes: config.bodyLimitBytes,
+});
