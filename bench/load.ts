@@ -34,6 +34,11 @@ export class Latencies {
     }
   }
 
+  /** Records a duration measured elsewhere, in ms. */
+  record(ms: number): void {
+    this.samples.push(ms);
+  }
+
   get count(): number {
     return this.samples.length;
   }

@@ -16,10 +16,11 @@ import { appendSingle } from './workloads/append-single.js';
 import { catalogCommands } from './workloads/catalog-commands.js';
 import { catchUpRead } from './workloads/catch-up-read.js';
 import { flashSale } from './workloads/flash-sale.js';
+import { liveLag, rebuild1m, rebuild20k } from './workloads/projections.js';
 import type { Workload } from './workloads/workload.js';
 
 const CONCURRENCY = 16;
-const WORKLOADS: readonly Workload[] = [appendSingle, appendBatched, catalogCommands, flashSale, catchUpRead];
+const WORKLOADS: readonly Workload[] = [appendSingle, appendBatched, catalogCommands, flashSale, catchUpRead, rebuild20k, rebuild1m, liveLag];
 
 const usage = `usage: npm run bench [-- --only ${WORKLOADS.map((w) => w.id).join(',')}] [-- --embedded]`;
 
@@ -51,7 +52,8 @@ const main = async (): Promise<void> => {
   try {
     for (const workload of selected) {
       process.stdout.write(`running ${workload.id}: ${workload.title} ... `);
-      const rows = await workload.run({ store: env.store, concurrency: CONCURRENCY, eventsInLog });
+      const openFresh = (database: string) => openBenchEnvironment({ embedded, database });
+      const rows = await workload.run({ store: env.store, concurrency: CONCURRENCY, eventsInLog, openFresh });
       for (const row of rows) eventsInLog += row.eventsAppended;
       results.push(...rows);
       console.log(rows.map((r) => `${Math.round(r.rate)} ${r.rateUnit}`).join(', '));

@@ -33,17 +33,17 @@ export const redact = (url: string): string => {
 };
 
 /** Drops and recreates `keel_bench` on the server of `adminUrl`; returns its URL. */
-const freshPostgresDatabase = async (adminUrl: string): Promise<string> => {
+const freshPostgresDatabase = async (adminUrl: string, database: string): Promise<string> => {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    await client.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${BENCH_DATABASE}`);
+    await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${database}`);
   } finally {
     await client.end();
   }
   const url = new URL(adminUrl);
-  url.pathname = `/${BENCH_DATABASE}`;
+  url.pathname = `/${database}`;
   return url.toString();
 };
 
@@ -60,7 +60,7 @@ const warm = async (store: EventStore, connections: number): Promise<void> => {
   await Promise.all(Array.from({ length: connections }, probe));
 };
 
-export const openBenchEnvironment = async (options: { readonly embedded: boolean }): Promise<BenchEnvironment> => {
+export const openBenchEnvironment = async (options: { readonly embedded: boolean; readonly database?: string }): Promise<BenchEnvironment> => {
   let databaseUrl: string | undefined;
   let dataDir: string;
   if (options.embedded) {
@@ -68,7 +68,7 @@ export const openBenchEnvironment = async (options: { readonly embedded: boolean
   } else {
     const adminUrl = process.env.KEEL_TEST_DATABASE_URL;
     if (!adminUrl) throw new Error('KEEL_TEST_DATABASE_URL is not set: run `npm run bench` (it finds or starts PostgreSQL), or pass --embedded.');
-    databaseUrl = await freshPostgresDatabase(adminUrl);
+    databaseUrl = await freshPostgresDatabase(adminUrl, options.database ?? BENCH_DATABASE);
     dataDir = join(tmpdir(), 'keel-bench-unused');
   }
   const handle = await openDatabase({ databaseUrl, dataDir, poolSize: POOL_SIZE });

@@ -1,7 +1,8 @@
 /**
  * Keel in the peer harness (/work/shared/peer-bench): the same workloads as Emmett, run through
  * Keel's own PostgreSQL event store (group commit on), command handler (per-stream batching,
- * default retry policy) and subscription (projector in ./sql-projector.ts).
+ * default retry policy) and projector engine (the harness's read model as a Keel projection,
+ * ./peer-projection.ts, with the engine's default tuning).
  *
  *   bench/compare.sh /work/main/bench/peer/keel-adapter.ts 1      # from the harness directory
  *
@@ -13,7 +14,6 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { sql } from 'kysely';
 import { createCommandHandler } from '../../src/commands/handler/command-handler.js';
 import type { CommandHandler, HandlerStats } from '../../src/commands/handler/command-handler.js';
 import { defaultBackoff } from '../../src/commands/handler/retry.js';
@@ -24,14 +24,15 @@ import { DEFAULT_BATCHER_LIMITS } from '../../src/eventstore/postgres/index.js';
 import { openDatabase } from '../../src/platform/database.js';
 import type { DatabaseHandle } from '../../src/platform/database.js';
 import type { BenchAdapter, HotStreamAdapter, InventoryState, PeerWorkload } from './harness-types.js';
-import { benchInventoryAggregate, benchOrderAggregate, ORDER_EVENT_TYPES, toInventoryEvent, toOrderEvent } from './keel-aggregates.js';
-import { CHECKPOINT_TABLE, runSqlProjector } from './sql-projector.js';
+import { benchInventoryAggregate, benchOrderAggregate, ORDER_EVENT_TYPES, toInventoryEvent } from './keel-aggregates.js';
+import { DEFAULT_TUNING, migrateProjections, startProjections } from '../../src/projections/engine/index.js';
+import { initializeProjection } from '../../src/projections/engine/control-store.js';
+import { liveSchemaOf } from '../../src/projections/projection.js';
+import { exposeLiveTable, PEER_PROJECTION, peerProjection } from './peer-projection.js';
 
 const CONNECTION_STRING = process.env.PG_URL ?? 'postgresql://postgres:postgres@127.0.0.1:5432/emmettbench';
 const POOL_SIZE = 16;
-/** Events per projection transaction (and subscription page while catching up). */
-const PROJECTION_BATCH = 1_000;
-const PROJECTOR_NAME = 'bench_order_summary';
+const quiet = { info: () => {}, warn: () => {}, error: (obj: object, msg?: string) => console.error(msg, obj) };
 
 const keelVersion: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -71,18 +72,24 @@ export const createAdapter = (workload: PeerWorkload): BenchAdapter & HotStreamA
     const [row] = await query<{ p: string }>(`SELECT coalesce(max(position), -1)::text AS p FROM keel_events WHERE type IN (${types})`);
     return BigInt(row?.p ?? '-1');
   };
-  const project = (signal: AbortSignal, stopAt?: bigint) => {
+  /** Starts the engine on the harness's read model (from its checkpoint: zero after a reset). */
+  const project = async () => {
     const { handle, store } = ready();
-    return runSqlProjector({
+    const projection = peerProjection(workload);
+    await migrateProjections(handle);
+    await initializeProjection(handle.db, projection);
+    await exposeLiveTable(handle.db, workload);
+    let eventsHandled = 0;
+    const projections = await startProjections({
+      handle,
       store,
-      db: handle.db,
-      name: PROJECTOR_NAME,
-      eventTypes: ORDER_EVENT_TYPES,
-      toSql: (event) => workload.readModelSQL(toOrderEvent(event)),
-      batchSize: PROJECTION_BATCH,
-      signal,
-      ...(stopAt === undefined ? {} : { stopAt }),
+      projections: [projection],
+      logger: quiet,
+      onBatch: (info) => {
+        eventsHandled += info.events;
+      },
     });
+    return { projections, handled: () => eventsHandled };
   };
 
   return {
@@ -93,10 +100,11 @@ export const createAdapter = (workload: PeerWorkload): BenchAdapter & HotStreamA
       poolSize: POOL_SIZE,
       appendBatching: DEFAULT_BATCHER_LIMITS,
       commandHandler: { backoff: defaultBackoff, maxBatch: 'default (500)', cache: 'default (10,000 streams)' },
-      projection: { batchSize: PROJECTION_BATCH, transaction: 'one per batch, checkpoint in it, statements as one simple query' },
+      projection: { engine: 'keel projector engine', tuning: DEFAULT_TUNING, transaction: 'one per batch, checkpoint in it, statements as one simple query' },
     }),
     async resetDatabase() {
       await shutKeel();
+      await query(`DROP SCHEMA IF EXISTS ${liveSchemaOf(PEER_PROJECTION)} CASCADE`);
       await query('DROP SCHEMA IF EXISTS public CASCADE');
       await query('CREATE SCHEMA public');
     },
@@ -149,25 +157,23 @@ export const createAdapter = (workload: PeerWorkload): BenchAdapter & HotStreamA
     },
     projectionVariants: () => ['default'],
     async resetProjection() {
-      await query(`DROP TABLE IF EXISTS ${workload.READ_MODEL_TABLE}`);
-      await query(`DROP TABLE IF EXISTS ${CHECKPOINT_TABLE}`);
+      await query(`DROP VIEW IF EXISTS public.${workload.READ_MODEL_TABLE}`);
+      await query(`DROP SCHEMA IF EXISTS ${liveSchemaOf(PEER_PROJECTION)} CASCADE`);
+      await query(`DELETE FROM keel_projections WHERE name = '${PEER_PROJECTION}'`).catch(() => []);
+      await query(`DELETE FROM keel_projection_parked WHERE name = '${PEER_PROJECTION}'`).catch(() => []);
     },
     async projectFromZero() {
-      await sql.raw(workload.readModelDDL).execute(ready().handle.db);
-      const run = await project(new AbortController().signal, await lastOrderPosition());
-      return { eventsHandled: run.eventsHandled };
+      const run = await project();
+      try {
+        await run.projections.waitFor(PEER_PROJECTION, await lastOrderPosition(), { timeoutMs: 600_000 });
+      } finally {
+        await run.projections.stop();
+      }
+      return { eventsHandled: run.handled() };
     },
     async startLiveProjection() {
-      await sql.raw(workload.readModelDDL).execute(ready().handle.db);
-      const stop = new AbortController();
-      const running = project(stop.signal);
-      running.catch(() => {}); // reported by stop()
-      return {
-        stop: async () => {
-          stop.abort();
-          await running;
-        },
-      };
+      const run = await project();
+      return { stop: () => run.projections.stop() };
     },
     query,
     async diagnostics() {

@@ -1,6 +1,7 @@
 /** What every workload is: an id for `--only`, its fixed settings, and a run over the event store. */
 import type { EventStore } from '../../src/eventstore/port.js';
 import type { WorkloadResult } from '../load.js';
+import type { BenchEnvironment } from '../setup.js';
 
 export interface WorkloadContext {
   readonly store: EventStore;
@@ -8,6 +9,8 @@ export interface WorkloadContext {
   readonly concurrency: number;
   /** Events appended to the log by the workloads that ran before this one. */
   readonly eventsInLog: number;
+  /** A fresh database of its own (dropped and recreated), for workloads that need an exact log. */
+  readonly openFresh: (database: string) => Promise<BenchEnvironment>;
 }
 
 export interface Workload {
