@@ -5,6 +5,7 @@
 import { fastify } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import { graphiqlPlugin } from './graphiql.js';
 import { graphqlPlugin } from './graphql/plugin.js';
 import type { ApiSettings } from './graphql/plugin.js';
 import { healthPlugin } from './health.js';
@@ -42,6 +43,18 @@ export const buildApp = (deps: AppDeps): FastifyInstance => {
     loggerInstance: deps.logger,
     ...(api === undefined ? {} : { bodyLimit: api.settings.bodyLimitBytes }),
   });
+  // Graceful close: a response sent once `close()` has begun tells the client to close its
+  // connection. fastify only reaps keep-alive connections idle when it starts closing, so the
+  // connection of a request then in flight would otherwise hold the close open (keepAliveTimeout).
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   void app.register(helmet, helmetOptions(api?.settings.graphiql ?? false));
   void app.register(healthPlugin, { check: deps.health });
   if (api !== undefined) {
@@ -53,6 +66,8 @@ export const buildApp = (deps: AppDeps): FastifyInstance => {
       redis: api.redis,
       clock: api.clock ?? (() => new Date()),
     });
+    // Development only: in production `/graphiql` and its assets are 404.
+    if (api.settings.graphiql) void app.register(graphiqlPlugin, { endpoint: '/graphql' });
   }
   // Later issues register the inspector here.
   return app;

@@ -4,6 +4,8 @@
  * An encapsulated plugin: it decorates nothing outside itself.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
 
 /** Each named check resolves to 'ok' or to a short reason it is not. */
 export type HealthCheck = () => Promise<Record<string, 'ok' | string>>;
@@ -39,6 +41,24 @@ export const probeAll = async (probes: Record<string, Probe>, timeoutMs = 2000):
   );
   return Object.fromEntries(entries);
 };
+
+/**
+ * GET /ready's check of the read replica (DATABASE_READ_URL): it answers, and when it is a hot
+ * standby with WAL received but not yet replayed, its last replayed commit is at most
+ * `maxLagSeconds` old (a replica that stopped replaying would make every consistency token time
+ * out). A replica that has received nothing new is not behind, however old its last commit.
+ */
+export const readReplicaProbe =
+  (db: Kysely<unknown>, maxLagSeconds: number): Probe =>
+  async () => {
+    const { rows } = await sql<{ lag: number | null }>`select case
+        when not pg_is_in_recovery() then 0
+        when pg_last_wal_receive_lsn() is not distinct from pg_last_wal_replay_lsn() then 0
+        else extract(epoch from now() - pg_last_xact_replay_timestamp())::float8
+      end as lag`.execute(db);
+    const lag = rows[0]?.lag ?? 0;
+    if (lag > maxLagSeconds) throw new Error(`replaying ${Math.round(lag)} s behind its primary (limit ${maxLagSeconds} s)`);
+  };
 
 const responseSchema = {
   type: 'object',

@@ -9,7 +9,7 @@ import type { ReadCache } from '../projections/cache/read-cache.js';
 import type { ProjectionWatch } from '../projections/engine/position-watch.js';
 import { CATALOG, listProducts } from '../projections/read-models/catalog/queries.js';
 import { availabilityFromPayload } from '../projections/read-models/catalog/views.js';
-import { FLASH_SALE, getFlashSaleBoard } from '../projections/read-models/flash-sale/queries.js';
+import { FLASH_SALE, listFlashSaleBoard } from '../projections/read-models/flash-sale/queries.js';
 import { ORDERS, getOrder, listOrdersOfCustomer } from '../projections/read-models/orders/queries.js';
 import { availabilityTopic, orderTopic } from '../projections/read-models/topics.js';
 import { changeStream } from './change-stream.js';
@@ -36,6 +36,22 @@ export interface ReadSideDeps {
   readonly watch: Pick<ProjectionWatch, 'waitFor'>;
   readonly status: () => Promise<readonly ProjectionStatus[]>;
   readonly stallSeconds?: number;
+  /** Set when `db` is a read replica (DATABASE_READ_URL); `watch` must then read the replica. */
+  readonly replica?: ReplicaDeps;
+}
+
+/**
+ * A replica replays the projections' commits after the primary has announced them through the
+ * cache's pub/sub. A subscription re-reading on a change notice first waits until the replica has
+ * the notice's batch; a resumed one first waits until it has the primary's checkpoint (a change
+ * announced before it subscribed is then in the state it reads). Otherwise either would read the
+ * state from before the change and drop the change as not newer. A wait longer than `waitMs` ends
+ * the subscription with KEEL_ERR_PROJECTION_LAG_TIMEOUT rather than skip the change.
+ */
+export interface ReplicaDeps {
+  readonly waitMs: number;
+  /** The projection's checkpoint on the primary (a read of `keel_projections` there). */
+  readonly primaryCheckpoint: (projection: string) => Promise<bigint>;
 }
 
 const byKey = async <K, V>(keys: readonly K[], read: (key: K) => Promise<V | undefined>): Promise<ReadonlyMap<K, V>> => {
@@ -45,13 +61,18 @@ const byKey = async <K, V>(keys: readonly K[], read: (key: K) => Promise<V | und
 
 export const createReadSide = (deps: ReadSideDeps): ReadSide => {
   const { db, cache } = deps;
+  /** On a replica: resolves once it has replayed `position` of the orders projection. */
+  const replayed = async (position: (replica: ReplicaDeps) => Promise<bigint> | bigint): Promise<void> => {
+    const replica = deps.replica;
+    if (replica !== undefined) await deps.watch.waitFor([ORDERS], await position(replica), { timeoutMs: replica.waitMs });
+  };
   return {
     products: ({ first, after, filter }) => listProducts(db, { first, filter, ...(after === undefined ? {} : { after }) }),
-    productsById: (ids) => byKey(ids, (id) => readProductCached(db, cache, id)),
-    availability: (skus) => byKey(skus, (sku) => readAvailabilityCached(db, cache, sku)),
-    flashSaleBoard: async ({ first }) =>
-      [...(await getFlashSaleBoard(db))].sort((a, b) => a.unitsLeft - b.unitsLeft || a.sku.localeCompare(b.sku)).slice(0, first),
-    ordersOfCustomer: (customerId, { first, after }) => listOrdersOfCustomer(db, customerId, { first, ...(after === undefined ? {} : { after }) }),
+    productsById: (ids, freshness = {}) => byKey(ids, (id) => readProductCached(db, cache, id, freshness)),
+    availability: (skus, freshness = {}) => byKey(skus, (sku) => readAvailabilityCached(db, cache, sku, freshness)),
+    flashSaleBoard: ({ first, after }) => listFlashSaleBoard(db, { first, ...(after === undefined ? {} : { after }) }),
+    ordersOfCustomer: (customerId, { first, after, status }) =>
+      listOrdersOfCustomer(db, customerId, { first, ...(after === undefined ? {} : { after }), ...(status === undefined ? {} : { status }) }),
     ordersById: (ids) => byKey(ids, (id) => getOrder(db, id)),
     projectionStatus: () => deps.status(),
     waitFor: (position, reads, timeoutMs) =>
@@ -62,12 +83,18 @@ export const createReadSide = (deps: ReadSideDeps): ReadSide => {
           subscribe: (listener) => cache.subscribe(orderTopic(orderId), listener),
           // Resuming: the current order only if its status changed after the token.
           current: async () => {
+            await replayed((replica) => replica.primaryCheckpoint(ORDERS));
             const order = await getOrder(db, orderId);
             const changed = order?.timeline.some((t) => STATUS_EVENTS.has(t.eventType) && t.position > (after ?? -1n));
             return changed === true ? order : undefined;
           },
-          // Only changes of the status; the row is re-read, PostgreSQL being the truth.
-          fromNotice: async (notice) => (notice.payload.statusChanged === false ? undefined : getOrder(db, orderId)),
+          // Only changes of the status; the row is re-read, PostgreSQL being the truth (on a
+          // replica, once it has replayed the notice's batch).
+          fromNotice: async (notice) => {
+            if (notice.payload.statusChanged === false) return undefined;
+            await replayed(() => notice.position);
+            return getOrder(db, orderId);
+          },
           positionOf: (order) => order.updatedPosition,
         },
         after,

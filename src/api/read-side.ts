@@ -13,9 +13,16 @@ import type { ProductFilter } from '../projections/read-models/catalog/queries.j
 import type { AvailabilityView, ProductView } from '../projections/read-models/catalog/views.js';
 import type { FlashSaleBoardRow } from '../projections/read-models/flash-sale/queries.js';
 import type { OrderDetail, OrderSummary } from '../projections/read-models/orders/queries.js';
+import type { OrderStatus } from '../projections/read-models/orders/tables.js';
 import type { Page } from '../projections/read-models/support/pagination.js';
 
-export type { AvailabilityView, FlashSaleBoardRow, OrderDetail, OrderSummary, Page, ProductFilter, ProductView, ProjectionStatus };
+export type { AvailabilityView, FlashSaleBoardRow, OrderDetail, OrderStatus, OrderSummary, Page, ProductFilter, ProductView, ProjectionStatus };
+
+/** For cached reads: a consistency token's position the caller waited for. */
+export interface Freshness {
+  /** A cache entry stamped below this is bypassed (the cache is written after the commit is announced). */
+  readonly minPosition?: bigint;
+}
 
 export interface PageArgs {
   /** 1 to 100 (checked by the API and again by the read model). */
@@ -35,12 +42,13 @@ export interface ChangeStreamOptions {
 export interface ReadSide {
   products(args: PageArgs & { readonly filter: ProductFilter }): Promise<Page<ProductView>>;
   /** Batched (the loader behind `OrderLine.product`, `FlashSaleEntry.product`); missing ids are absent. */
-  productsById(productIds: readonly string[]): Promise<ReadonlyMap<string, ProductView>>;
+  productsById(productIds: readonly string[], freshness?: Freshness): Promise<ReadonlyMap<string, ProductView>>;
   /** Batched: the loader behind `Product.availability` and `availability(sku)`. Untracked SKUs are absent. */
-  availability(skus: readonly string[]): Promise<ReadonlyMap<string, AvailabilityView>>;
-  /** The flash-sale board, fewest units left first. */
-  flashSaleBoard(args: { readonly first: number }): Promise<readonly FlashSaleBoardRow[]>;
-  ordersOfCustomer(customerId: string, args: PageArgs): Promise<Page<OrderSummary>>;
+  availability(skus: readonly string[], freshness?: Freshness): Promise<ReadonlyMap<string, AvailabilityView>>;
+  /** The flash-sale board, fewest units left first, then by SKU (ordered and limited in SQL). */
+  flashSaleBoard(args: PageArgs): Promise<Page<FlashSaleBoardRow>>;
+  /** A customer's orders, newest first; `status` keeps only the orders in that status. */
+  ordersOfCustomer(customerId: string, args: PageArgs & { readonly status?: OrderStatus }): Promise<Page<OrderSummary>>;
   /** Batched: orders with their lines and timeline (the loader behind `Order.lines`, `Order.timeline`). */
   ordersById(orderIds: readonly string[]): Promise<ReadonlyMap<string, OrderDetail>>;
   projectionStatus(): Promise<readonly ProjectionStatus[]>;

@@ -5,7 +5,7 @@ import type { ApiSettings } from './graphql/plugin.js';
 
 export const apiSettingsOf = (config: Config): ApiSettings & { readonly bodyLimitBytes: number } => ({
   production: config.nodeEnv === 'production',
-  // GraphiQL only in development: its page loads its scripts from a CDN (unpkg.com).
+  // GraphiQL only in development (a self-hosted page: src/api/graphiql.ts).
   graphiql: config.nodeEnv === 'development',
   jwtSecret: requireJwtSecret(config),
   rateLimitMax: config.rateLimitMax,

@@ -5,8 +5,8 @@
  */
 import { sql } from 'kysely';
 import { buildApp } from '../api/app.js';
-import { probeAll } from '../api/health.js';
-import { createReadSide } from '../api/read-side-adapter.js';
+import { probeAll, readReplicaProbe } from '../api/health.js';
+import { DEFAULT_STALL_SECONDS, createReadSide } from '../api/read-side-adapter.js';
 import { apiSettingsOf } from '../api/settings.js';
 import { createApiWriteSide } from '../api/write-side.js';
 import { createCommerceCommands } from '../commands/commerce.js';
@@ -19,8 +19,9 @@ import type { EventStore } from '../eventstore/port.js';
 import type { Config } from '../platform/config.js';
 import { openDatabase } from '../platform/database.js';
 import { createLogger } from '../platform/logger.js';
+import { openReadReplica } from '../platform/read-replica.js';
 import { createCacheChangeSink, createReadCache } from '../projections/cache/index.js';
-import { projectionStatuses, startProjections, watchProjections } from '../projections/engine/index.js';
+import { migrateProjections, projectionStatuses, readControl, startProjections, watchProjections } from '../projections/engine/index.js';
 import { readModels } from '../projections/read-models/index.js';
 import { openRedis } from '../platform/redis.js';
 import type { Logger } from '../platform/logger.js';
@@ -30,6 +31,9 @@ export interface BackgroundWorker {
   readonly name: string;
   stop(): Promise<void>;
 }
+
+/** How often a consistency token's wait reads the read replica's checkpoints (it cannot LISTEN). */
+const REPLICA_POLL_MS = 50;
 
 /** api: HTTP only; projector: projections and the process manager, no HTTP; all: everything. */
 export type ServeRole = 'all' | 'api' | 'projector';
@@ -54,9 +58,10 @@ export interface KeelServer {
 
 export const startKeel = async (config: Config, options: StartOptions = {}): Promise<KeelServer> => {
   const logger = options.logger ?? createLogger(config);
-  // Before anything opens: in production without JWT_SECRET this stops startup with one line.
-  const apiSettings = apiSettingsOf(config);
   const role = options.role ?? 'all';
+  // Before anything opens: in production without JWT_SECRET this stops startup with one line. A
+  // projector serves no HTTP and verifies no tokens: it builds no app and needs no secret.
+  const apiSettings = role === 'projector' ? undefined : apiSettingsOf(config);
   const closers: Array<{ readonly name: string; close(): Promise<void> }> = [];
   const background: BackgroundWorker[] = [];
   /** Closes in reverse order of opening; a failure is logged and the rest still close. */
@@ -119,39 +124,64 @@ export const startKeel = async (config: Config, options: StartOptions = {}): Pro
       background.push({ name: 'projections', stop: () => projections.stop() });
     }
 
-    // Redis (when configured) holds the API's rate-limit counters, shared by every API process.
-    const redis = config.redisUrl === undefined
-      ? undefined
-      : await openRedis(config.redisUrl, { name: 'keel-api', onError: (error) => logger.debug({ err: error }, 'Redis connection error') });
-    if (redis !== undefined) closers.push({ name: 'Redis', close: () => redis.quit().then(() => undefined, () => redis.disconnect()) });
-    // The read side of the API: read models, the cache, and the projections' progress (consistency tokens).
-    const watch = await watchProjections(database);
-    closers.push({ name: 'the projection watch', close: () => watch.close() });
-    const readSide = createReadSide({ db: database.db, cache: readCache, watch, status: () => projectionStatuses(database, store, readModels) });
-    if (config.jwtSecretIsDevelopmentDefault) logger.warn('JWT_SECRET is not set: using the public development secret (refused when NODE_ENV=production)');
-    const app = buildApp({
-      logger,
-      health: () =>
-        probeAll({
-          database: () => sql`select 1`.execute(database.db),
-          eventstore: () => store.headPosition(),
-        }),
-      api: {
-        settings: apiSettings,
-        write: createApiWriteSide(handler, commerce),
-        readSide,
-        redis,
-        ready: () =>
+    url = '';
+    if (apiSettings !== undefined) {
+      // Redis (when configured) holds the API's rate-limit counters, shared by every API process.
+      const redis = config.redisUrl === undefined
+        ? undefined
+        : await openRedis(config.redisUrl, { name: 'keel-api', onError: (error) => logger.debug({ err: error }, 'Redis connection error') });
+      if (redis !== undefined) closers.push({ name: 'Redis', close: () => redis.quit().then(() => undefined, () => redis.disconnect()) });
+      // The read side of the API: read models, the cache, and the projections' progress (consistency tokens).
+      // With DATABASE_READ_URL they read the replica, checkpoints included (a token is reached when
+      // the replica has replayed it). The replica is never migrated, written or LISTENed on (a hot
+      // standby refuses LISTEN): its watch polls. Projection status (and the checkpoint a resumed
+      // subscription waits for the replica to reach) is read on the primary.
+      const replica = config.databaseReadUrl === undefined
+        ? undefined
+        : await openReadReplica(config.databaseReadUrl, { poolSize: config.databasePoolSize });
+      if (replica !== undefined) {
+        closers.push({ name: 'the read replica', close: () => replica.close() });
+        logger.info('queries read the read replica (DATABASE_READ_URL)');
+      }
+      // The projections' control tables, on the primary: `--role api` may start before any projector.
+      await migrateProjections(database, (line) => logger.info(line));
+      const watch = await watchProjections(replica ?? database, replica === undefined ? {} : { listen: false, pollMs: REPLICA_POLL_MS });
+      closers.push({ name: 'the projection watch', close: () => watch.close() });
+      const readSide = createReadSide({
+        db: (replica ?? database).db,
+        cache: readCache,
+        watch,
+        status: () => projectionStatuses(database, store, readModels),
+        ...(replica === undefined
+          ? {}
+          : { replica: { waitMs: config.consistencyWaitMs, primaryCheckpoint: async (name: string) => (await readControl(database.db, name))?.position ?? -1n } }),
+      });
+      if (config.jwtSecretIsDevelopmentDefault) logger.warn('JWT_SECRET is not set: using the public development secret (refused when NODE_ENV=production)');
+      const app = buildApp({
+        logger,
+        health: () =>
           probeAll({
             database: () => sql`select 1`.execute(database.db),
             eventstore: () => store.headPosition(),
-            ...(redis === undefined ? {} : { redis: () => redis.ping() }),
-            projections: () => readSide.checkHealthy(),
           }),
-      },
-    });
-    closers.push({ name: 'the HTTP server', close: () => app.close() });
-    url = role === 'projector' ? '' : await app.listen({ port: config.port, host: config.host });
+        api: {
+          settings: apiSettings,
+          write: createApiWriteSide(handler, commerce),
+          readSide,
+          redis,
+          ready: () =>
+            probeAll({
+              database: () => sql`select 1`.execute(database.db),
+              eventstore: () => store.headPosition(),
+              ...(redis === undefined ? {} : { redis: () => redis.ping() }),
+              projections: () => readSide.checkHealthy(),
+              ...(replica === undefined ? {} : { readReplica: readReplicaProbe(replica.db, DEFAULT_STALL_SECONDS) }),
+            }),
+        },
+      });
+      closers.push({ name: 'the HTTP server', close: () => app.close() });
+      url = await app.listen({ port: config.port, host: config.host });
+    }
   } catch (error) {
     await closeAll();
     throw error;

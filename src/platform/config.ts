@@ -20,6 +20,8 @@ export interface Config {
   readonly dataDir: string;
   /** Absent: embedded PGlite under `dataDir`. */
   readonly databaseUrl?: string;
+  /** A read replica of `databaseUrl` for the API's queries; absent: queries read `databaseUrl`. */
+  readonly databaseReadUrl?: string;
   /** Absent: in-process cache. */
   readonly redisUrl?: string;
   /** Absent: the PostgreSQL event store (on `databaseUrl` or PGlite). */
@@ -71,6 +73,7 @@ const envSchema = z.object({
   HOST: z.string().regex(/^\S+$/),
   KEEL_DATA_DIR: z.string(),
   DATABASE_URL: urlWithScheme(['postgres', 'postgresql']).optional(),
+  DATABASE_READ_URL: urlWithScheme(['postgres', 'postgresql']).optional(),
   REDIS_URL: urlWithScheme(['redis', 'rediss']).optional(),
   EVENTSTORE_URL: urlWithScheme(['esdb', 'esdb+discover']).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS),
@@ -129,6 +132,13 @@ export const VARIABLES: { readonly [K in VariableName]: VariableSpec } = {
     key: 'databaseUrl',
     expected: 'a postgres:// or postgresql:// URL',
     description: 'PostgreSQL for read models (and the event store unless `EVENTSTORE_URL` is set). Unset: embedded PGlite.',
+    secret: true,
+  },
+  DATABASE_READ_URL: {
+    key: 'databaseReadUrl',
+    expected: 'a postgres:// or postgresql:// URL (requires DATABASE_URL)',
+    description:
+      'A read replica (hot standby) of `DATABASE_URL`: GraphQL queries and their consistency-token waits read it; projectors, the process manager, commands and migrations use `DATABASE_URL`. Unset: queries read `DATABASE_URL`.',
     secret: true,
   },
   REDIS_URL: {
@@ -280,12 +290,19 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     throw new ConfigError(`Invalid configuration: ${parts.join('; ')}`, bad);
   }
   const e = parsed.data;
+  if (e.DATABASE_READ_URL !== undefined && e.DATABASE_URL === undefined) {
+    throw new ConfigError(
+      `Invalid configuration: DATABASE_READ_URL=${show('DATABASE_READ_URL', e.DATABASE_READ_URL)} is set but DATABASE_URL is not; a read replica needs DATABASE_URL (its primary)`,
+      ['DATABASE_READ_URL'],
+    );
+  }
   const jwtSecret = e.JWT_SECRET ?? (e.NODE_ENV === 'production' ? undefined : DEVELOPMENT_JWT_SECRET);
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
     dataDir: e.KEEL_DATA_DIR,
     ...(e.DATABASE_URL === undefined ? {} : { databaseUrl: e.DATABASE_URL }),
+    ...(e.DATABASE_READ_URL === undefined ? {} : { databaseReadUrl: e.DATABASE_READ_URL }),
     ...(e.REDIS_URL === undefined ? {} : { redisUrl: e.REDIS_URL }),
     ...(e.EVENTSTORE_URL === undefined ? {} : { eventStoreUrl: e.EVENTSTORE_URL }),
     logLevel: e.LOG_LEVEL,

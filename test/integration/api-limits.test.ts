@@ -130,7 +130,7 @@ describe('API limits (app.inject)', () => {
     }
   });
 
-  it('sends security headers, and serves GraphiQL (with a CSP that allows its CDN) only in development', async () => {
+  it('sends security headers, and serves GraphiQL (self-hosted, with a CSP that allows no other origin) only in development', async () => {
     const prod = await open({ NODE_ENV: 'production' });
     const response = await prod.app.inject('/health');
     expect(response.headers['x-content-type-options']).toBe('nosniff');
@@ -143,8 +143,9 @@ describe('API limits (app.inject)', () => {
     const page = await dev.app.inject('/graphiql');
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('graphiql/main.js');
-    expect(page.headers['content-security-policy']).toContain("script-src 'self' https://unpkg.com");
-    expect(page.headers['content-security-policy']).toContain("connect-src 'self' ws: wss: https://unpkg.com");
+    expect(page.headers['content-security-policy']).toContain("script-src 'self';");
+    expect(page.headers['content-security-policy']).toContain("connect-src 'self' ws: wss:");
+    expect(page.headers['content-security-policy']).not.toContain('unpkg.com');
   });
 
   it('answers malformed requests with 400 and a clear error', async () => {

@@ -138,7 +138,19 @@ describe('catalog read model', () => {
         const rest = await listProducts(db, { first: 10, after: first.endCursor ?? '' });
         expect(rest).toMatchObject({ hasNextPage: false, items: [{ productId: 'px' }] });
         const empty = await listProducts(db, { first: 10, after: rest.endCursor ?? '' });
-        expect(empty).toEqual({ items: [], endCursor: null, hasNextPage: false });
+        expect(empty).toEqual({ items: [], cursors: [], endCursor: null, hasNextPage: false });
+      });
+    });
+
+    it("gives every item its own cursor: paging after an item's cursor continues right after it", async () => {
+      await spec.given(catalog).then(async (db) => {
+        const page = await listProducts(db, { first: 4 });
+        expect(page.cursors).toHaveLength(4);
+        expect(page.cursors.at(-1)).toBe(page.endCursor);
+        expect(new Set(page.cursors).size).toBe(4);
+        const afterSecond = await listProducts(db, { first: 3, after: page.cursors[1] ?? '' });
+        expect(afterSecond.items.map((p) => p.productId)).toEqual(['p2', 'p3', 'p4']);
+        expect(afterSecond.cursors.slice(0, 2)).toEqual(page.cursors.slice(2));
       });
     });
 

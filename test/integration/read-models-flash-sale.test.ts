@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../src/platform/database.js';
 import { openDatabase } from '../../src/platform/database.js';
-import { flashSaleProjection, getFlashSaleBoard } from '../../src/projections/read-models/flash-sale/index.js';
+import { flashSaleProjection, getFlashSaleBoard, listFlashSaleBoard } from '../../src/projections/read-models/flash-sale/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { projectionSpec } from '../support/projection-spec.js';
 import { committed, history, received, released, reserved, tracked } from '../support/read-model-events.js';
@@ -62,6 +62,52 @@ describe('flash-sale board read model', () => {
         ['AAA', 1],
         ['HOT', 92],
       ]);
+    });
+  });
+
+  describe('the board as the API lists it (fewest units left first, in SQL)', () => {
+    // Units left 10, 9, 9, 100, 0: as numbers, not as text ('10' < '9'); ties by SKU.
+    const board = history(
+      ...[
+        ['TEN', 10],
+        ['NINE-B', 9],
+        ['NINE-A', 9],
+        ['HUNDRED', 100],
+        ['GONE', 2],
+      ].flatMap(([sku, units]) => [tracked(String(sku), `p-${String(sku)}`), received(String(sku), Number(units))]),
+      reserved('GONE', 'o1', 2),
+    );
+
+    it('orders by units left then SKU, and limits in the query', async () => {
+      await spec.given(board).then(async (db) => {
+        const page = await listFlashSaleBoard(db, { first: 3 });
+        expect(page.items.map((row) => [row.sku, row.unitsLeft])).toEqual([
+          ['GONE', 0],
+          ['NINE-A', 9],
+          ['NINE-B', 9],
+        ]);
+        expect(page.hasNextPage).toBe(true);
+        expect((await listFlashSaleBoard(db, { first: 5 })).hasNextPage).toBe(false);
+      });
+    });
+
+    it("pages with cursors: after a row's cursor comes the row right after it", async () => {
+      await spec.given(board).then(async (db) => {
+        const page = await listFlashSaleBoard(db, { first: 2 });
+        const next = await listFlashSaleBoard(db, { first: 2, after: page.endCursor ?? '' });
+        expect(next.items.map((row) => row.sku)).toEqual(['NINE-B', 'TEN']);
+        const afterFirst = await listFlashSaleBoard(db, { first: 10, after: page.cursors[0] ?? '' });
+        expect(afterFirst.items.map((row) => row.sku)).toEqual(['NINE-A', 'NINE-B', 'TEN', 'HUNDRED']);
+        expect(afterFirst).toMatchObject({ hasNextPage: false, endCursor: afterFirst.cursors.at(-1) });
+      });
+    });
+
+    it('refuses a forged cursor and a page size out of range', async () => {
+      await spec.given(board).then(async (db) => {
+        const forged = Buffer.from(JSON.stringify(['ten', 'TEN'])).toString('base64url');
+        await expect(listFlashSaleBoard(db, { after: forged })).rejects.toMatchObject({ code: 'KEEL_ERR_VALIDATION', field: 'after' });
+        await expect(listFlashSaleBoard(db, { first: 101 })).rejects.toMatchObject({ code: 'KEEL_ERR_VALIDATION', field: 'first' });
+      });
     });
   });
 

@@ -193,6 +193,34 @@ describe('orders read model', () => {
       });
     });
 
+    it("gives every order its own cursor: paging after it continues right after that order", async () => {
+      await spec.given(many).then(async (db) => {
+        const page = await listOrdersOfCustomer(db, 'c1', { first: 4 });
+        expect(page.items.map((o) => o.orderId)).toEqual(['c1-o9', 'c1-o8', 'c1-o7', 'c1-o6']);
+        expect(page.cursors).toHaveLength(4);
+        expect(page.cursors.at(-1)).toBe(page.endCursor);
+        const afterFirst = await listOrdersOfCustomer(db, 'c1', { first: 2, after: page.cursors[0] ?? '' });
+        expect(afterFirst.items.map((o) => o.orderId)).toEqual(['c1-o8', 'c1-o7']);
+        expect(afterFirst.cursors).toEqual(page.cursors.slice(1, 3));
+      });
+    });
+
+    it('filters by status and pages within the filter', async () => {
+      await spec.given([...many, ...historyFrom(5_000n, cancelled('c1-o8', 'gift'), cancelled('c1-o1', 'duplicate'))]).then(async (db) => {
+        const first = await listOrdersOfCustomer(db, 'c1', { first: 2, status: 'cancelled' });
+        expect(first.items.map((o) => [o.orderId, o.status])).toEqual([
+          ['c1-o8', 'cancelled'],
+          ['c1-o3', 'cancelled'],
+        ]);
+        expect(first.hasNextPage).toBe(true);
+        const rest = await listOrdersOfCustomer(db, 'c1', { first: 2, status: 'cancelled', after: first.endCursor ?? '' });
+        expect(rest).toMatchObject({ items: [{ orderId: 'c1-o1', status: 'cancelled' }], hasNextPage: false });
+        const pending = await listOrdersOfCustomer(db, 'c1', { first: 100, status: 'pending' });
+        expect(pending.items.map((o) => o.orderId)).toEqual(['c1-o9', 'c1-o7', 'c1-o6', 'c1-o5', 'c1-o4', 'c1-o2', 'c1-o0']);
+        expect((await listOrdersOfCustomer(db, 'c1', { status: 'confirmed' })).items).toEqual([]);
+      });
+    });
+
     it('refuses a cursor that is not one', async () => {
       await spec.given(many).then(async (db) => {
         const forged = Buffer.from(JSON.stringify(['x'])).toString('base64url');

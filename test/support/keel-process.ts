@@ -18,11 +18,14 @@ export interface KeelProcess {
   exited(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Variables of the parent that would change the runtime mode are removed; `env` is applied on top. */
-export const spawnKeel = (env: Record<string, string>): KeelProcess => {
+/**
+ * Variables of the parent that would change the runtime mode are removed; `env` is applied on top.
+ * `args`: run the `keel` command (bin/keel.js) with them, e.g. `['serve', '--role', 'api']`.
+ */
+export const spawnKeel = (env: Record<string, string>, args?: readonly string[]): KeelProcess => {
   const base = { ...process.env };
-  for (const name of ['DATABASE_URL', 'REDIS_URL', 'EVENTSTORE_URL', 'PORT', 'HOST', 'KEEL_DATA_DIR']) delete base[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'EVENTSTORE_URL', 'PORT', 'HOST', 'KEEL_DATA_DIR', 'JWT_SECRET']) delete base[name];
+  const child = spawn(process.execPath, args === undefined ? ['--import', 'tsx', 'src/main.ts'] : ['bin/keel.js', ...args], {
     cwd: root,
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

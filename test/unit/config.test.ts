@@ -7,6 +7,8 @@ interface Case {
   readonly default: Config[keyof Config];
   readonly good: ReadonlyArray<readonly [string, Config[keyof Config]]>;
   readonly bad: readonly string[];
+  /** Other variables a value of this one needs (DATABASE_READ_URL needs DATABASE_URL). */
+  readonly with?: NodeJS.ProcessEnv;
 }
 
 const cases: { readonly [K in VariableName]: Case } = {
@@ -21,6 +23,16 @@ const cases: { readonly [K in VariableName]: Case } = {
       ['postgresql://localhost/keel', 'postgresql://localhost/keel'],
     ],
     bad: ['mysql://u:p@db/keel', 'db:5432', 'postgres://'],
+  },
+  DATABASE_READ_URL: {
+    key: 'databaseReadUrl',
+    default: undefined,
+    good: [
+      ['postgres://u:p@replica:5432/keel', 'postgres://u:p@replica:5432/keel'],
+      ['postgresql://replica/keel', 'postgresql://replica/keel'],
+    ],
+    bad: ['mysql://u:p@replica/keel', 'replica:5432', 'postgres://'],
+    with: { DATABASE_URL: 'postgres://u:p@db:5432/keel' },
   },
   REDIS_URL: {
     key: 'redisUrl',
@@ -88,13 +100,13 @@ describe('loadConfig', () => {
 
       for (const [raw, parsed] of c.good) {
         it(`accepts ${JSON.stringify(raw)}`, () => {
-          expect(loadConfig({ [name]: raw })[c.key]).toEqual(parsed);
+          expect(loadConfig({ ...c.with, [name]: raw })[c.key]).toEqual(parsed);
         });
       }
 
       for (const raw of c.bad) {
         it(`rejects ${JSON.stringify(raw)} with one line naming ${name}`, () => {
-          const error = errorOf({ [name]: raw });
+          const error = errorOf({ ...c.with, [name]: raw });
           expect(error.code).toBe('KEEL_ERR_CONFIG');
           expect(error.variables).toEqual([name]);
           expect(error.message).toMatch(new RegExp(`^Invalid configuration: ${name}=".*" must be .+$`));
@@ -122,6 +134,17 @@ describe('loadConfig', () => {
     expect(message).toBe('Invalid configuration: DATABASE_URL="mysql://keel:***@db:3306/keel" must be a postgres:// or postgresql:// URL');
     expect(errorOf({ REDIS_URL: 'http://:hunter2@cache' }).message).not.toContain('hunter2');
     expect(errorOf({ EVENTSTORE_URL: 'tcp://admin:hunter2@es:1113' }).message).not.toContain('hunter2');
+  });
+
+  it('refuses DATABASE_READ_URL without DATABASE_URL, naming it, with the password redacted', () => {
+    const error = errorOf({ DATABASE_READ_URL: 'postgres://keel:hunter2@replica:5432/keel' });
+    expect(error.code).toBe('KEEL_ERR_CONFIG');
+    expect(error.variables).toEqual(['DATABASE_READ_URL']);
+    expect(error.message).toBe(
+      'Invalid configuration: DATABASE_READ_URL="postgres://keel:***@replica:5432/keel" is set but DATABASE_URL is not; a read replica needs DATABASE_URL (its primary)',
+    );
+    const both = loadConfig({ DATABASE_URL: 'postgres://keel:p@db/keel', DATABASE_READ_URL: 'postgres://keel:p@replica/keel' });
+    expect(both).toMatchObject({ databaseUrl: 'postgres://keel:p@db/keel', databaseReadUrl: 'postgres://keel:p@replica/keel' });
   });
 
   it('never replaces a bad value with the default', () => {

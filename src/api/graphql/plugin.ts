@@ -1,6 +1,6 @@
 /**
- * POST/GET `/graphql` (and graphql-ws on the same path, GraphiQL at `/graphiql` outside
- * production), as one encapsulated plugin: JWT verification, the per-client rate limit, the
+ * POST/GET `/graphql` (and graphql-ws on the same path; GraphiQL at `/graphiql` in development
+ * is src/api/graphiql.ts), as one encapsulated plugin: JWT verification, the per-client rate limit, the
  * schema with its resolvers, depth and cost limits, introspection off and masked errors in
  * production. Request order: authenticate (never throws) → rate limit (keyed by the token's subject,
  * else the IP) → refuse a bad token → parse, validate, execute.
@@ -8,8 +8,10 @@
 import fastifyJwt from '@fastify/jwt';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
 import mercurius from 'mercurius';
+import type { WebSocket } from 'ws';
 import { KeelError } from '../../platform/errors.js';
 import { authenticate, unauthenticated } from '../auth.js';
 import type { Auth } from '../auth.js';
@@ -18,7 +20,8 @@ import type { ApiWriteSide } from '../write-side.js';
 import type { RequestScope } from './context.js';
 import { createErrorFormatter } from './error-formatter.js';
 import { buildResolvers, typeDefs } from './schema.js';
-import { validationRules } from './validation-rules.js';
+import { costChecker, staticValidationRules, validateWithCost } from './validation-rules.js';
+import type { CostRequest } from './validation-rules.js';
 
 export interface ApiSettings {
   readonly production: boolean;
@@ -40,6 +43,30 @@ export interface GraphqlPluginOptions {
   readonly redis?: Redis | undefined;
   readonly clock: () => Date;
 }
+
+const fieldOf = (sent: unknown, key: string): unknown => (typeof sent === 'object' && sent !== null ? Reflect.get(sent, key) : undefined);
+
+/** The variables and operationName the client sent (POST body, or GET query string with JSON variables), as mercurius reads them. */
+const costRequestOf = (request: FastifyRequest): CostRequest => {
+  const sent: unknown = request.method === 'GET' ? request.query : request.body;
+  let variables = fieldOf(sent, 'variables');
+  if (request.method === 'GET' && typeof variables === 'string') {
+    try {
+      variables = JSON.parse(variables);
+    } catch {
+      variables = undefined;
+    }
+  }
+  const operationName = fieldOf(sent, 'operationName');
+  return {
+    ...(typeof variables === 'object' && variables !== null ? { variables: variables as Record<string, unknown> } : {}),
+    ...(typeof operationName === 'string' ? { operationName } : {}),
+  };
+};
+
+/** Thrown like mercurius' own validation failure: HTTP 400 with the GraphQL errors inside. */
+const validationFailure = (errors: readonly GraphQLError[]): Error =>
+  Object.assign(new Error('Graphql validation error'), { code: 'MER_ERR_GQL_VALIDATION', statusCode: 400, errors });
 
 const headerOf = (payload: unknown): unknown => {
   if (typeof payload !== 'object' || payload === null) return undefined;
@@ -98,20 +125,37 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     production: settings.production,
   });
 
+  // On close, before the server stops accepting: every graphql-ws connection is closed with 1001
+  // (going away), so a subscriber sees a clean close it may retry elsewhere, never a hang; requests
+  // in flight still complete. (@fastify/websocket, registered by mercurius, would close them
+  // without a code.) Connections are tracked from their connection_init.
+  const sockets = new Set<WebSocket>();
+  const track = (socket: WebSocket): Record<string, never> => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    return {};
+  };
+  app.addHook('preClose', async () => {
+    for (const socket of sockets) socket.close(1001, 'server shutting down');
+  });
+
+  const rules = { maxCost: settings.queryMaxCost, introspection: !settings.production };
   await app.register(mercurius, {
     schema: typeDefs,
     resolvers,
     loaders,
     path: '/graphql',
-    graphiql: settings.graphiql,
+    // GraphiQL is Keel's own, self-hosted page (src/api/graphiql.ts, registered by app.ts):
+    // mercurius' loads React and GraphiQL from unpkg.com.
+    graphiql: false,
     queryDepth: settings.queryMaxDepth,
-    // The cost rule needs the request's variables, so the rules are built per request; mercurius
-    // then cannot cache parsed documents (it refuses function rules with its cache on).
-    cache: false,
-    validationRules: validationRules({ maxCost: settings.queryMaxCost, introspection: !settings.production }),
+    // Parsed and validated documents are cached per query text (mercurius' default LRU); the cost
+    // rule, which needs the request's variables, runs in the hooks below.
+    validationRules: staticValidationRules(rules),
     errorFormatter: createErrorFormatter(settings.production),
     context: (request) => ({ keel: scopeOf(request) }),
     subscription: {
+      context: track,
       // The token comes in connection_init: { "authorization": "Bearer <token>" }.
       // A bad token is refused by each subscription (UNAUTHENTICATED), see subscriptions.ts.
       onConnect: ({ payload }) => {
@@ -119,5 +163,21 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
         return { keel: scope };
       },
     },
+  });
+  // QUERY_MAX_COST depends on the variables, so it is not part of mercurius' cached validation. A
+  // query text mercurius has not cached is validated here with every rule and the cost, before its
+  // own validation and depth limit (as when the cost rule ran there); a cached one (valid, within
+  // the depth limit) has only its cost checked, on every request, with the request's variables.
+  const checked = new WeakSet<object>();
+  const costErrors = costChecker(rules);
+  app.graphql.addHook('preValidation', (schema, document, context) => {
+    checked.add(context);
+    const errors = validateWithCost(rules, schema, document, context.reply === undefined ? {} : costRequestOf(context.reply.request));
+    if (errors.length > 0) throw validationFailure(errors);
+  });
+  app.graphql.addHook('preExecution', (schema, document, context, variables) => {
+    if (checked.has(context)) return;
+    const errors = costErrors(schema, document, { variables, ...(context.reply === undefined ? {} : { operationName: costRequestOf(context.reply.request).operationName }) });
+    if (errors.length > 0) throw validationFailure(errors);
   });
 };

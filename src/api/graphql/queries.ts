@@ -6,7 +6,7 @@
 import type { IResolvers, MercuriusContext, MercuriusLoaders } from 'mercurius';
 import { DomainError, ValidationError } from '../../platform/errors.js';
 import { forbidden, requireRole, requireUser } from '../auth.js';
-import type { OrderDetail, ProductFilter, ReadName, ReadSide } from '../read-side.js';
+import type { Freshness, OrderDetail, OrderStatus, ProductFilter, ReadName, ReadSide } from '../read-side.js';
 import type { ReadAccess } from './read-access.js';
 import { pageSize } from './read-access.js';
 import type { OrderObject } from './views.js';
@@ -48,7 +48,29 @@ const ORDER_READS: readonly ReadName[] = ['orders', 'products'];
 const BOARD_READS: readonly ReadName[] = ['flashSaleBoard', 'products'];
 
 const after = (value: string | null | undefined) => (typeof value === 'string' ? { after: value } : {});
+const ORDER_STATUS: Readonly<Record<string, OrderStatus>> = { PENDING: 'pending', CONFIRMED: 'confirmed', CANCELLED: 'cancelled' };
+/** The GraphQL OrderStatus (validated by the schema) as the read model's filter. */
+const statusOf = (value: string | null | undefined): { readonly status?: OrderStatus } => {
+  const status = typeof value === 'string' ? ORDER_STATUS[value] : undefined;
+  return status === undefined ? {} : { status };
+};
 const unique = (values: readonly string[]): string[] => [...new Set(values)];
+
+/**
+ * The consistency token each request waited for. Cached reads (products and availability, nested
+ * fields included) then bypass cache entries older than it: the projector announces a commit
+ * before it writes the cache, so right after the wait the cache may still hold the state before.
+ */
+const waited = new WeakMap<object, bigint>();
+const consistent = async (reads: ReadAccess, ctx: MercuriusContext, token: string | null | undefined, names: readonly ReadName[]): Promise<void> => {
+  const position = await reads.consistent(token, names);
+  const before = waited.get(ctx.keel);
+  if (position !== undefined && (before === undefined || position > before)) waited.set(ctx.keel, position);
+};
+const freshness = (ctx: MercuriusContext): Freshness => {
+  const position = waited.get(ctx.keel);
+  return position === undefined ? {} : { minPosition: position };
+};
 
 /** The caller may see `order`: its customer or an admin. */
 const assertVisible = (ctx: MercuriusContext, operation: string, order: OrderDetail): void => {
@@ -75,36 +97,36 @@ const orderDetails = (side: ReadSide, ctx: MercuriusContext, orderIds: readonly 
 
 export const queryResolvers = (reads: ReadAccess): IResolvers => ({
   Query: {
-    products: async (_root: unknown, args: PageArgs & { readonly filter?: ProductFilterInput | null }) => {
+    products: async (_root: unknown, args: PageArgs & { readonly filter?: ProductFilterInput | null }, ctx: MercuriusContext) => {
       const first = pageSize(args.first);
-      await reads.consistent(args.consistencyToken, ['products']);
+      await consistent(reads, ctx, args.consistencyToken, ['products']);
       const page = await reads.side().products({ first, ...after(args.after), filter: filterOf(args.filter) });
       return toConnection(page, toProduct);
     },
-    product: async (_root: unknown, args: Token & { readonly id: string }) => {
-      await reads.consistent(args.consistencyToken, ['products']);
-      const product = (await reads.side().productsById([args.id])).get(args.id);
+    product: async (_root: unknown, args: Token & { readonly id: string }, ctx: MercuriusContext) => {
+      await consistent(reads, ctx, args.consistencyToken, ['products']);
+      const product = (await reads.side().productsById([args.id], freshness(ctx))).get(args.id);
       return product === undefined ? null : toProduct(product);
     },
-    availability: async (_root: unknown, args: Token & { readonly sku: string }) => {
-      await reads.consistent(args.consistencyToken, ['availability']);
-      const found = (await reads.side().availability([args.sku])).get(args.sku);
+    availability: async (_root: unknown, args: Token & { readonly sku: string }, ctx: MercuriusContext) => {
+      await consistent(reads, ctx, args.consistencyToken, ['availability']);
+      const found = (await reads.side().availability([args.sku], freshness(ctx))).get(args.sku);
       return found === undefined ? null : toAvailability(found);
     },
-    flashSaleBoard: async (_root: unknown, args: Token & { readonly first: number }) => {
+    flashSaleBoard: async (_root: unknown, args: Token & { readonly first: number }, ctx: MercuriusContext) => {
       const first = pageSize(args.first);
-      await reads.consistent(args.consistencyToken, BOARD_READS);
-      return (await reads.side().flashSaleBoard({ first })).map(toFlashSaleEntry);
+      await consistent(reads, ctx, args.consistencyToken, BOARD_READS);
+      return (await reads.side().flashSaleBoard({ first })).items.map(toFlashSaleEntry);
     },
-    myOrders: async (_root: unknown, args: PageArgs, ctx: MercuriusContext) => {
+    myOrders: async (_root: unknown, args: PageArgs & { readonly status?: string | null }, ctx: MercuriusContext) => {
       const user = requireUser(ctx.keel.auth);
       const first = pageSize(args.first);
-      await reads.consistent(args.consistencyToken, ORDER_READS);
-      return toConnection(await reads.side().ordersOfCustomer(user.subject, { first, ...after(args.after) }), toOrder);
+      await consistent(reads, ctx, args.consistencyToken, ORDER_READS);
+      return toConnection(await reads.side().ordersOfCustomer(user.subject, { first, ...after(args.after), ...statusOf(args.status) }), toOrder);
     },
     order: async (_root: unknown, args: Token & { readonly id: string }, ctx: MercuriusContext) => {
       requireUser(ctx.keel.auth);
-      await reads.consistent(args.consistencyToken, ORDER_READS);
+      await consistent(reads, ctx, args.consistencyToken, ORDER_READS);
       const [order] = await orderDetails(reads.side(), ctx, [args.id]);
       if (order === undefined) return null;
       assertVisible(ctx, 'order', order);
@@ -136,11 +158,11 @@ const orderDetailLoader =
   };
 
 export const queryLoaders = (reads: ReadAccess): MercuriusLoaders => {
-  const productOfSku = async (queries: Queries<{ readonly sku: string }>) => {
+  const productOfSku = async (queries: Queries<{ readonly sku: string }>, ctx: MercuriusContext) => {
     const side = reads.side();
-    const stock = await side.availability(unique(queries.map((q) => q.obj.sku)));
+    const stock = await side.availability(unique(queries.map((q) => q.obj.sku)), freshness(ctx));
     const ids = unique([...stock.values()].flatMap((a) => (a.productId === null ? [] : [a.productId])));
-    const products = await side.productsById(ids);
+    const products = await side.productsById(ids, freshness(ctx));
     return queries.map((q) => {
       const productId = stock.get(q.obj.sku)?.productId;
       const product = productId === null || productId === undefined ? undefined : products.get(productId);
@@ -149,8 +171,8 @@ export const queryLoaders = (reads: ReadAccess): MercuriusLoaders => {
   };
   return {
     Product: {
-      availability: async (queries: Queries<{ readonly sku: string }>) => {
-        const found = await reads.side().availability(unique(queries.map((q) => q.obj.sku)));
+      availability: async (queries: Queries<{ readonly sku: string }>, ctx: MercuriusContext) => {
+        const found = await reads.side().availability(unique(queries.map((q) => q.obj.sku)), freshness(ctx));
         return queries.map((q) => {
           const a = found.get(q.obj.sku);
           return a === undefined ? null : toAvailability(a);
@@ -159,9 +181,9 @@ export const queryLoaders = (reads: ReadAccess): MercuriusLoaders => {
     },
     OrderLine: { product: productOfSku },
     FlashSaleEntry: {
-      product: async (queries: Queries<{ readonly productId: string | null }>) => {
+      product: async (queries: Queries<{ readonly productId: string | null }>, ctx: MercuriusContext) => {
         const ids = unique(queries.flatMap((q) => (q.obj.productId === null ? [] : [q.obj.productId])));
-        const found = await reads.side().productsById(ids);
+        const found = await reads.side().productsById(ids, freshness(ctx));
         return queries.map((q) => {
           const product = q.obj.productId === null ? undefined : found.get(q.obj.productId);
           return product === undefined ? null : toProduct(product);

@@ -11,8 +11,11 @@ export const MAX_PAGE = 100;
 export interface ReadAccess {
   /** The read side, or KEEL_ERR_READ_SIDE_UNAVAILABLE. */
   side(): ReadSide;
-  /** Waits until the projections behind `reads` reached `token` (no token: returns at once). */
-  consistent(token: string | null | undefined, reads: readonly ReadName[], field?: string): Promise<void>;
+  /**
+   * Waits until the projections behind `reads` reached `token` (no token: returns at once), and
+   * returns the token's position (what cached reads must be at least as new as).
+   */
+  consistent(token: string | null | undefined, reads: readonly ReadName[], field?: string): Promise<bigint | undefined>;
 }
 
 export const pageSize = (first: unknown, field = 'first'): number => {
@@ -32,10 +35,11 @@ export const createReadAccess = (readSide: ReadSide | undefined, waitMs: number)
   return {
     side,
     async consistent(token, reads, field = 'consistencyToken') {
-      if (token === null || token === undefined) return;
+      if (token === null || token === undefined) return undefined;
       const position = decodeConsistencyToken(token, field);
       // Rejects with KEEL_ERR_PROJECTION_LAG_TIMEOUT naming the projection that lags.
       await side().waitFor(position, reads, waitMs);
+      return position;
     },
   };
 };

@@ -3,9 +3,13 @@ export const readSchema = /* GraphQL */ `
 "A whole number up to 2^53 - 1, sent as a JSON number (money totals, unit counts)."
 scalar Long
 
-"Relay page info. endCursor is opaque: pass it as after to get the next page."
+"""
+Relay page info (forward paging: first/after). Cursors are opaque: pass endCursor as after to get
+the next page. startCursor and endCursor are the cursors of the first and last edge (null when empty).
+"""
 type PageInfo {
   hasNextPage: Boolean!
+  startCursor: String
   endCursor: String
 }
 
@@ -33,6 +37,8 @@ type Product {
 }
 
 type ProductEdge {
+  "Pass as after to get the products that follow this one."
+  cursor: String!
   node: Product!
 }
 
@@ -132,6 +138,8 @@ type Order {
 }
 
 type OrderEdge {
+  "Pass as after to get the orders that follow this one."
+  cursor: String!
   node: Order!
 }
 
@@ -168,10 +176,10 @@ type Query {
   products(first: Int = 20, after: String, filter: ProductFilter, consistencyToken: String): ProductConnection!
   product(id: ID!, consistencyToken: String): Product
   availability(sku: String!, consistencyToken: String): Availability
-  "SKUs of the running flash sales, fewest units left first."
+  "SKUs of the running flash sales, fewest units left first, then by SKU. first: 1 to 100."
   flashSaleBoard(first: Int = 20, consistencyToken: String): [FlashSaleEntry!]!
-  "The orders of the token's subject, newest first (requires a token)."
-  myOrders(first: Int = 20, after: String, consistencyToken: String): OrderConnection!
+  "The orders of the token's subject, newest first (requires a token); status: only orders in that status."
+  myOrders(first: Int = 20, after: String, status: OrderStatus, consistencyToken: String): OrderConnection!
   "One order: its owner or an admin."
   order(id: ID!, consistencyToken: String): Order
   "Progress of every projection (admin)."

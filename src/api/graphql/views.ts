@@ -110,7 +110,11 @@ export const toProjectionStatus = (s: ProjectionStatus) => ({
   active: s.active,
 });
 
+/**
+ * A Relay connection: each edge carries its item's cursor (pass it as `after` to continue right
+ * after that edge). Paging is forward only, so there is no `hasPreviousPage`.
+ */
 export const toConnection = <T, G>(page: Page<T>, map: (node: T) => G) => ({
-  edges: page.items.map((item) => ({ node: map(item) })),
-  pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+  edges: page.items.map((item, i) => ({ cursor: page.cursors[i], node: map(item) })),
+  pageInfo: { hasNextPage: page.hasNextPage, startCursor: page.cursors[0] ?? null, endCursor: page.endCursor },
 });

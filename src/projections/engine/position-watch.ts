@@ -3,6 +3,7 @@
  * checkpoint at or beyond `position`. Runners in this process report commits directly; runners in
  * other processes NOTIFY `keel_projections` after each commit; a slow poll of the control rows
  * covers lost notifications (and PGlite, where the API and the runners share one process anyway).
+ * On a read replica (`listen: false`) only the replica's own control rows count: it polls them.
  */
 import { sql } from 'kysely';
 import type { DatabaseHandle } from '../../platform/database.js';
@@ -30,7 +31,19 @@ interface Waiter {
   readonly resolve: () => void;
 }
 
-export const watchProjections = async (handle: DatabaseHandle, pollMs = 250): Promise<ProjectionWatch> => {
+export interface WatchProjectionsOptions {
+  /** How often the control rows are read while someone waits (default 250 ms). */
+  readonly pollMs?: number;
+  /**
+   * Default true: LISTEN for commits. False on a read replica: a hot standby refuses LISTEN, and a
+   * notice of the primary's commit says nothing about what the replica has replayed, so the watch
+   * then only polls the replica's own checkpoint rows (it never writes either way).
+   */
+  readonly listen?: boolean;
+}
+
+export const watchProjections = async (handle: DatabaseHandle, options: WatchProjectionsOptions = {}): Promise<ProjectionWatch> => {
+  const pollMs = options.pollMs ?? 250;
   const known = new Map<string, bigint>();
   const waiters = new Set<Waiter>();
   const observe = (name: string, position: bigint): void => {
@@ -56,11 +69,14 @@ export const watchProjections = async (handle: DatabaseHandle, pollMs = 250): Pr
       .catch(() => {})
       .finally(() => (refreshing = undefined));
   };
-  const unlisten = await handle.listen(PROJECTION_CHANNEL, (payload) => {
-    if (payload === undefined) return refreshWaiting();
-    const [name, position] = payload.split(' ');
-    if (name && position && /^-?\d+$/.test(position)) observe(name, BigInt(position));
-  });
+  const unlisten =
+    options.listen === false
+      ? () => Promise.resolve()
+      : await handle.listen(PROJECTION_CHANNEL, (payload) => {
+          if (payload === undefined) return refreshWaiting();
+          const [name, position] = payload.split(' ');
+          if (name && position && /^-?\d+$/.test(position)) observe(name, BigInt(position));
+        });
   const poll = setInterval(() => {
     if (waiters.size > 0) refreshWaiting();
   }, pollMs);

@@ -1,6 +1,8 @@
 /**
- * Cursor pagination: a cursor is the base64url of the JSON of the last row's sort key, opaque to
- * clients. A cursor that does not decode to the expected key is a validation error on `after`.
+ * Cursor pagination: a cursor is the base64url of the JSON of a row's sort key, opaque to clients.
+ * Every item of a page has its own cursor, so a client can continue right after any item (a Relay
+ * edge's `cursor`), not only after the last one. A cursor that does not decode to the expected key
+ * is a validation error on `after`.
  */
 import type { z } from 'zod';
 import { ValidationError } from '../../../platform/errors.js';
@@ -11,12 +13,14 @@ export const MAX_PAGE_SIZE = 100;
 export interface PageRequest {
   /** How many items (1 to 100, default 20). */
   readonly first?: number;
-  /** The `endCursor` of the previous page. */
+  /** The `endCursor` of the previous page, or the cursor of any item: the page starts right after it. */
   readonly after?: string;
 }
 
 export interface Page<T> {
   readonly items: readonly T[];
+  /** `cursors[i]` is the cursor of `items[i]` (same length as `items`). */
+  readonly cursors: readonly string[];
   /** Cursor of the last item, to pass as `after` (null when the page is empty). */
   readonly endCursor: string | null;
   readonly hasNextPage: boolean;
@@ -44,7 +48,7 @@ export const pageSize = (first: number | undefined): number => {
   return size;
 };
 
-/** Rows fetched with `limit size + 1` → the page, its end cursor and whether more follow. */
+/** Rows fetched with `limit size + 1` → the page, each item's cursor and whether more follow. */
 export const toPage = <Row, Item>(
   rows: readonly Row[],
   size: number,
@@ -52,10 +56,11 @@ export const toPage = <Row, Item>(
   keyOf: (row: Row) => unknown,
 ): Page<Item> => {
   const kept = rows.slice(0, size);
-  const last = kept.at(-1);
+  const cursors = kept.map((row) => encodeCursor(keyOf(row)));
   return {
     items: kept.map(toItem),
-    endCursor: last === undefined ? null : encodeCursor(keyOf(last)),
+    cursors,
+    endCursor: cursors.at(-1) ?? null,
     hasNextPage: rows.length > size,
   };
 };
