@@ -68,7 +68,7 @@ export interface WorkloadResult {
   /** Operations issued (appends, commands, reservation attempts, events read). */
   readonly ops: number;
   readonly rate: number;
-  readonly rateUnit: 'events/s' | 'ops/s' | 'commands/s' | 'reservations/s';
+  readonly rateUnit: 'events/s' | 'ops/s' | 'commands/s' | 'reservations/s' | 'requests/s';
   readonly seconds: number;
   readonly latencyMs?: LatencySummary;
   /** Events this workload appended (the read workload uses the total). */

@@ -9,7 +9,7 @@ import os from 'node:os';
 import type { WorkloadResult } from './load.js';
 
 const ROOT = new URL('../', import.meta.url);
-const DEPENDENCIES = ['kysely', 'pg', '@electric-sql/pglite', 'kysely-pglite-dialect', 'lru-cache', 'uuid', 'zod', 'tsx', 'typescript'];
+const DEPENDENCIES = ['kysely', 'pg', '@electric-sql/pglite', 'kysely-pglite-dialect', 'lru-cache', 'uuid', 'zod', 'tsx', 'typescript', 'fastify', 'mercurius', 'graphql', 'ioredis', '@fastify/rate-limit', '@fastify/jwt', 'autocannon'];
 
 const versionOf = (packageJson: URL): string => {
   try {

@@ -16,11 +16,12 @@ import { appendSingle } from './workloads/append-single.js';
 import { catalogCommands } from './workloads/catalog-commands.js';
 import { catchUpRead } from './workloads/catch-up-read.js';
 import { flashSale } from './workloads/flash-sale.js';
+import { apiWorkload } from './workloads/api.js';
 import { liveLag, rebuild1m, rebuild20k } from './workloads/projections.js';
 import type { Workload } from './workloads/workload.js';
 
 const CONCURRENCY = 16;
-const WORKLOADS: readonly Workload[] = [appendSingle, appendBatched, catalogCommands, flashSale, catchUpRead, rebuild20k, rebuild1m, liveLag];
+const WORKLOADS: readonly Workload[] = [appendSingle, appendBatched, catalogCommands, flashSale, catchUpRead, rebuild20k, rebuild1m, liveLag, apiWorkload];
 
 const usage = `usage: npm run bench [-- --only ${WORKLOADS.map((w) => w.id).join(',')}] [-- --embedded]`;
 
