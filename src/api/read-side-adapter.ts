@@ -5,15 +5,17 @@
  */
 import type { Kysely } from 'kysely';
 import { readAvailabilityCached, readProductCached } from '../projections/cache/cached-readers.js';
+import { openNearCache } from '../projections/cache/near-cache.js';
+import type { NearCache, NearCacheOptions } from '../projections/cache/near-cache.js';
 import type { ReadCache } from '../projections/cache/read-cache.js';
 import type { ProjectionWatch } from '../projections/engine/position-watch.js';
 import { CATALOG, listProducts } from '../projections/read-models/catalog/queries.js';
-import { availabilityFromPayload } from '../projections/read-models/catalog/views.js';
+import { availabilityFromPayload, productFromPayload } from '../projections/read-models/catalog/views.js';
 import { FLASH_SALE, listFlashSaleBoard } from '../projections/read-models/flash-sale/queries.js';
 import { ORDERS, getOrder, listOrdersOfCustomer } from '../projections/read-models/orders/queries.js';
-import { availabilityTopic, orderTopic } from '../projections/read-models/topics.js';
+import { availabilityTopic, orderTopic, productTopic } from '../projections/read-models/topics.js';
 import { changeStream } from './change-stream.js';
-import type { ProjectionStatus, ReadName, ReadSide } from './read-side.js';
+import type { AvailabilityView, ProductView, ProjectionStatus, ReadName, ReadSide } from './read-side.js';
 
 /** Which projections each read depends on (what a consistency token waits for). */
 export const PROJECTIONS_READ: { readonly [R in ReadName]: readonly string[] } = {
@@ -38,6 +40,12 @@ export interface ReadSideDeps {
   readonly stallSeconds?: number;
   /** Set when `db` is a read replica (DATABASE_READ_URL); `watch` must then read the replica. */
   readonly replica?: ReplicaDeps;
+  /**
+   * The near cache (in-process L1, fed by the cache's notices) in front of a Redis cache for
+   * product and availability reads; false: none. Default: on, with its default TTL, when `cache`
+   * is Redis (the in-process cache of embedded mode needs none).
+   */
+  readonly near?: NearCacheOptions | false;
 }
 
 /**
@@ -55,12 +63,22 @@ export interface ReplicaDeps {
 }
 
 const byKey = async <K, V>(keys: readonly K[], read: (key: K) => Promise<V | undefined>): Promise<ReadonlyMap<K, V>> => {
+  // One key (a `product(id)`, a product's availability): no set, array or Promise.all.
+  if (keys.length === 1) {
+    const [key] = keys as readonly [K];
+    const value = await read(key);
+    return value === undefined ? new Map() : new Map([[key, value]]);
+  }
   const values = await Promise.all([...new Set(keys)].map(async (key) => [key, await read(key)] as const));
   return new Map(values.flatMap(([key, value]) => (value === undefined ? [] : [[key, value] as const])));
 };
 
 export const createReadSide = (deps: ReadSideDeps): ReadSide => {
   const { db, cache } = deps;
+  const near: NearCache | undefined =
+    deps.near === false || (deps.near === undefined && cache.kind !== 'redis')
+      ? undefined
+      : openNearCache(cache, { [productTopic('')]: productFromPayload, [availabilityTopic('')]: availabilityFromPayload }, deps.near ?? {});
   /** On a replica: resolves once it has replayed `position` of the orders projection. */
   const replayed = async (position: (replica: ReplicaDeps) => Promise<bigint> | bigint): Promise<void> => {
     const replica = deps.replica;
@@ -68,8 +86,10 @@ export const createReadSide = (deps: ReadSideDeps): ReadSide => {
   };
   return {
     products: ({ first, after, filter }) => listProducts(db, { first, filter, ...(after === undefined ? {} : { after }) }),
-    productsById: (ids, freshness = {}) => byKey(ids, (id) => readProductCached(db, cache, id, freshness)),
-    availability: (skus, freshness = {}) => byKey(skus, (sku) => readAvailabilityCached(db, cache, sku, freshness)),
+    heldProduct: (id, freshness = {}) => near?.get<ProductView>(productTopic(id), freshness.minPosition),
+    heldAvailability: (sku, freshness = {}) => near?.get<AvailabilityView>(availabilityTopic(sku), freshness.minPosition),
+    productsById: (ids, freshness = {}) => byKey(ids, (id) => readProductCached(db, cache, id, freshness, near)),
+    availability: (skus, freshness = {}) => byKey(skus, (sku) => readAvailabilityCached(db, cache, sku, freshness, near)),
     flashSaleBoard: ({ first, after }) => listFlashSaleBoard(db, { first, ...(after === undefined ? {} : { after }) }),
     ordersOfCustomer: (customerId, { first, after, status }) =>
       listOrdersOfCustomer(db, customerId, { first, ...(after === undefined ? {} : { after }), ...(status === undefined ? {} : { status }) }),
@@ -104,7 +124,7 @@ export const createReadSide = (deps: ReadSideDeps): ReadSide => {
       changeStream(
         {
           subscribe: (listener) => cache.subscribe(availabilityTopic(sku), listener),
-          current: () => readAvailabilityCached(db, cache, sku, after === undefined ? {} : { minPosition: after }),
+          current: () => readAvailabilityCached(db, cache, sku, after === undefined ? {} : { minPosition: after }, near),
           fromNotice: async (notice) => availabilityFromPayload(notice.payload),
           positionOf: (view) => view.updatedPosition,
         },

@@ -43,8 +43,15 @@ export interface ReadSide {
   products(args: PageArgs & { readonly filter: ProductFilter }): Promise<Page<ProductView>>;
   /** Batched (the loader behind `OrderLine.product`, `FlashSaleEntry.product`); missing ids are absent. */
   productsById(productIds: readonly string[], freshness?: Freshness): Promise<ReadonlyMap<string, ProductView>>;
-  /** Batched: the loader behind `Product.availability` and `availability(sku)`. Untracked SKUs are absent. */
+  /** Batched (the loader behind `OrderLine.product`); also `Product.availability` and `availability(sku)`. Untracked SKUs are absent. */
   availability(skus: readonly string[], freshness?: Freshness): Promise<ReadonlyMap<string, AvailabilityView>>;
+  /**
+   * Synchronous, optional: the product or availability if this process's near cache holds it
+   * fresh and stamped at least `freshness.minPosition` (what `productsById`/`availability` would
+   * answer from it); undefined: ask those.
+   */
+  heldProduct?(productId: string, freshness?: Freshness): ProductView | undefined;
+  heldAvailability?(sku: string, freshness?: Freshness): AvailabilityView | undefined;
   /** The flash-sale board, fewest units left first, then by SKU (ordered and limited in SQL). */
   flashSaleBoard(args: PageArgs): Promise<Page<FlashSaleBoardRow>>;
   /** A customer's orders, newest first; `status` keeps only the orders in that status. */

@@ -14,6 +14,7 @@ import mercurius from 'mercurius';
 import type { WebSocket } from 'ws';
 import { KeelError } from '../../platform/errors.js';
 import { authenticate, unauthenticated } from '../auth.js';
+import { leasedRedisStore } from '../rate-limit-store.js';
 import type { Auth } from '../auth.js';
 import type { ReadSide } from '../read-side.js';
 import type { ApiWriteSide } from '../write-side.js';
@@ -43,6 +44,15 @@ export interface GraphqlPluginOptions {
   readonly redis?: Redis | undefined;
   readonly clock: () => Date;
 }
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling, verified once by the GraphQL plugin's onRequest hook (null before it). */
+    keelAuth: Auth | null;
+  }
+}
+
+const ANONYMOUS: Auth = { kind: 'anonymous' };
 
 const fieldOf = (sent: unknown, key: string): unknown => (typeof sent === 'object' && sent !== null ? Reflect.get(sent, key) : undefined);
 
@@ -85,10 +95,13 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
   });
 
   // Verified once per request, before the rate limit (which keys on the subject) needs it.
-  const auths = new WeakMap<FastifyRequest, Auth>();
-  const authOf = (request: FastifyRequest): Auth => auths.get(request) ?? { kind: 'anonymous' };
-  app.addHook('onRequest', async (request) => {
-    auths.set(request, authenticate(app, request.headers.authorization));
+  // A request decoration rather than a WeakMap: no ephemeron per request for the GC to trace.
+  app.decorateRequest('keelAuth', null);
+  const authOf = (request: FastifyRequest): Auth => request.keelAuth ?? ANONYMOUS;
+  // Callback-style hooks (no promise per request); authenticate never throws.
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.keelAuth = authenticate(app, request.headers.authorization);
+    done();
   });
 
   await app.register(rateLimit, {
@@ -98,7 +111,8 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
       const auth = authOf(request);
       return auth.kind === 'user' ? `sub:${auth.subject}` : `ip:${request.ip}`;
     },
-    ...(options.redis === undefined ? {} : { redis: options.redis }),
+    // Leased from Redis in blocks (rate-limit-store.ts): no Redis round trip per request.
+    ...(options.redis === undefined ? {} : { store: leasedRedisStore({ redis: options.redis, nameSpace: `${settings.redisKeyPrefix}rate-limit:` }) }),
     nameSpace: `${settings.redisKeyPrefix}rate-limit:`,
     // Redis holds derived data only: while it is down requests go on, unlimited, rather than fail.
     skipOnError: true,
@@ -108,9 +122,10 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
       }),
   });
 
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', (request, _reply, done) => {
     const auth = authOf(request);
-    if (auth.kind === 'invalid') throw unauthenticated(auth.reason);
+    if (auth.kind === 'invalid') done(unauthenticated(auth.reason));
+    else done();
   });
 
   const scopeOf = (request: FastifyRequest): RequestScope => ({

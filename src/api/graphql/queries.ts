@@ -103,10 +103,18 @@ export const queryResolvers = (reads: ReadAccess): IResolvers => ({
       const page = await reads.side().products({ first, ...after(args.after), filter: filterOf(args.filter) });
       return toConnection(page, toProduct);
     },
-    product: async (_root: unknown, args: Token & { readonly id: string }, ctx: MercuriusContext) => {
-      await consistent(reads, ctx, args.consistencyToken, ['products']);
-      const product = (await reads.side().productsById([args.id], freshness(ctx))).get(args.id);
-      return product === undefined ? null : toProduct(product);
+    product: (_root: unknown, args: Token & { readonly id: string }, ctx: MercuriusContext) => {
+      // Without a token, a product the near cache holds is answered synchronously (GraphQL then
+      // resolves its fields without a promise); what productsById would answer from it.
+      if (args.consistencyToken === null || args.consistencyToken === undefined) {
+        const held = reads.side().heldProduct?.(args.id, freshness(ctx));
+        if (held !== undefined) return toProduct(held);
+      }
+      return (async () => {
+        await consistent(reads, ctx, args.consistencyToken, ['products']);
+        const product = (await reads.side().productsById([args.id], freshness(ctx))).get(args.id);
+        return product === undefined ? null : toProduct(product);
+      })();
     },
     availability: async (_root: unknown, args: Token & { readonly sku: string }, ctx: MercuriusContext) => {
       await consistent(reads, ctx, args.consistencyToken, ['availability']);
@@ -135,6 +143,18 @@ export const queryResolvers = (reads: ReadAccess): IResolvers => ({
     projectionStatus: async (_root: unknown, _args: unknown, ctx: MercuriusContext) => {
       requireRole(ctx.keel.auth, 'projectionStatus', 'admin');
       return (await reads.side().projectionStatus()).map(toProjectionStatus);
+    },
+  },
+  Product: {
+    // A plain resolver, not a loader: each SKU is its own cache read anyway (a loader's batch is
+    // read key by key), and a loader costs a batch per request and a serialized key per call.
+    availability: (product: { readonly sku: string }, _args: unknown, ctx: MercuriusContext) => {
+      const held = reads.side().heldAvailability?.(product.sku, freshness(ctx));
+      if (held !== undefined) return toAvailability(held);
+      return (async () => {
+        const found = (await reads.side().availability([product.sku], freshness(ctx))).get(product.sku);
+        return found === undefined ? null : toAvailability(found);
+      })();
     },
   },
 });
@@ -170,15 +190,6 @@ export const queryLoaders = (reads: ReadAccess): MercuriusLoaders => {
     });
   };
   return {
-    Product: {
-      availability: async (queries: Queries<{ readonly sku: string }>, ctx: MercuriusContext) => {
-        const found = await reads.side().availability(unique(queries.map((q) => q.obj.sku)), freshness(ctx));
-        return queries.map((q) => {
-          const a = found.get(q.obj.sku);
-          return a === undefined ? null : toAvailability(a);
-        });
-      },
-    },
     OrderLine: { product: productOfSku },
     FlashSaleEntry: {
       product: async (queries: Queries<{ readonly productId: string | null }>, ctx: MercuriusContext) => {

@@ -3,12 +3,15 @@
  * (the caller's consistency token); otherwise, or when the cache has nothing (or is down), the
  * read goes to PostgreSQL and the result is cached stamped with the row's position, or with
  * `projectionReached` when the caller waited for the projection (never over a newer entry). PostgreSQL is the truth: the cache can make a read faster, never wrong or failed.
+ * With a near cache (near-cache.ts, the API process's in-process L1) it is asked first, under the
+ * same rule, and is given what the shared cache or PostgreSQL answered, with the same stamp.
  */
 import type { Kysely } from 'kysely';
 import { getAvailability, getProduct } from '../read-models/catalog/queries.js';
 import type { AvailabilityView, ProductView } from '../read-models/catalog/views.js';
 import { availabilityFromPayload, availabilityToPayload, productFromPayload, productToPayload } from '../read-models/catalog/views.js';
 import { availabilityTopic, productTopic } from '../read-models/topics.js';
+import type { NearCache } from './near-cache.js';
 import type { ReadCache } from './read-cache.js';
 
 export interface CachedReadOptions {
@@ -31,17 +34,28 @@ interface ReadThrough<T> {
   readonly load: () => Promise<T | undefined>;
 }
 
-const readThrough = async <T>(cache: ReadCache, options: CachedReadOptions, read: ReadThrough<T>): Promise<T | undefined> => {
+const readThrough = async <T>(cache: ReadCache, options: CachedReadOptions, read: ReadThrough<T>, near?: NearCache): Promise<T | undefined> => {
+  const minPosition = options.minPosition ?? 0n;
+  if (near !== undefined) {
+    const held = near.get<T>(read.key, minPosition);
+    if (held !== undefined) return held;
+  }
+  const epoch = near?.epoch();
   const entry = await cache.get(read.key);
-  if (entry !== undefined && entry.position >= (options.minPosition ?? 0n)) {
+  if (entry !== undefined && entry.position >= minPosition) {
     const cached = read.fromPayload(entry.payload);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      near?.offer(read.key, entry.position, cached, epoch);
+      return cached;
+    }
   }
   const value = await read.load();
   if (value !== undefined) {
     const own = read.positionOf(value);
     const reached = options.projectionReached ?? own;
-    await cache.set(read.key, { position: reached > own ? reached : own, payload: read.toPayload(value) });
+    const position = reached > own ? reached : own;
+    await cache.set(read.key, { position, payload: read.toPayload(value) });
+    near?.offer(read.key, position, value, epoch);
   }
   return value;
 };
@@ -51,6 +65,7 @@ export const readProductCached = (
   cache: ReadCache,
   productId: string,
   options: CachedReadOptions = {},
+  near?: NearCache,
 ): Promise<ProductView | undefined> =>
   readThrough(cache, options, {
     key: productTopic(productId),
@@ -58,13 +73,14 @@ export const readProductCached = (
     toPayload: productToPayload,
     positionOf: (view) => view.updatedPosition,
     load: () => getProduct(db, productId),
-  });
+  }, near);
 
 export const readAvailabilityCached = (
   db: Kysely<unknown>,
   cache: ReadCache,
   sku: string,
   options: CachedReadOptions = {},
+  near?: NearCache,
 ): Promise<AvailabilityView | undefined> =>
   readThrough(cache, options, {
     key: availabilityTopic(sku),
@@ -72,4 +88,4 @@ export const readAvailabilityCached = (
     toPayload: availabilityToPayload,
     positionOf: (view) => view.updatedPosition,
     load: () => getAvailability(db, sku),
-  });
+  }, near);

@@ -8,3 +8,5 @@ export { openRedisReadCache } from './redis-cache.js';
 export { createCacheChangeSink } from './change-sink.js';
 export { readAvailabilityCached, readProductCached } from './cached-readers.js';
 export type { CachedReadOptions } from './cached-readers.js';
+export { DEFAULT_NEAR_CACHE_MAX_ENTRIES, DEFAULT_NEAR_CACHE_TTL_MS, createNearCache, openNearCache } from './near-cache.js';
+export type { NearCache, NearCacheOptions, NearDecoders } from './near-cache.js';

@@ -47,6 +47,16 @@ export interface ReadCache {
    * (while Redis is down: at once, and the subscription is made when it returns).
    */
   subscribe(pattern: string, listener: NoticeListener): Promise<Unsubscribe>;
+  /**
+   * Whether notices are flowing: the subscriptions are made and their connection is up. Absent:
+   * always (the in-process cache loses no notice).
+   */
+  noticesLive?(): boolean;
+  /**
+   * Calls `listener` whenever notices may have been missed: with false when their connection is
+   * lost, with true once every subscription is made again. Returns a function that stops it.
+   */
+  watchNotices?(listener: (live: boolean) => void): () => void;
   close(): Promise<void>;
 }
 

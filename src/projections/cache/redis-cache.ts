@@ -70,15 +70,35 @@ export const openRedisReadCache = async (options: RedisReadCacheOptions): Promis
 
   const listeners = new Map<string, Set<NoticeListener>>();
   let subscriber: Redis | undefined;
-  const subscribeAll = async (connection: Redis, patterns: readonly string[]): Promise<void> => {
-    if (patterns.length === 0 || connection.status !== 'ready') return;
-    await connection.psubscribe(...patterns.map((p) => `${escapeGlob(channelPrefix)}${p}`)).catch((error: unknown) => outage.failed(error));
+  // Notices are live while the subscriber connection is up and every subscription was made on it.
+  let live = false;
+  const watchers = new Set<(live: boolean) => void>();
+  const setLive = (value: boolean): void => {
+    live = value;
+    for (const watcher of watchers) watcher(value);
+  };
+  const subscribeAll = async (connection: Redis, patterns: readonly string[]): Promise<boolean> => {
+    if (connection.status !== 'ready') return false;
+    if (patterns.length === 0) return true;
+    return connection.psubscribe(...patterns.map((p) => `${escapeGlob(channelPrefix)}${p}`)).then(
+      () => true,
+      (error: unknown) => {
+        outage.failed(error);
+        return false;
+      },
+    );
   };
   const subscriberConnection = (): Redis => {
     if (subscriber !== undefined) return subscriber;
     const connection = new Redis(options.url, { ...redisOptions({ name: 'keel-cache-notices' }), autoResubscribe: false });
     connection.on('error', (error: Error) => outage.failed(error));
-    connection.on('ready', () => void subscribeAll(connection, [...listeners.keys()]));
+    connection.on('close', () => setLive(false));
+    connection.on('ready', () => {
+      setLive(false);
+      void subscribeAll(connection, [...listeners.keys()]).then((made) => {
+        if (made && connection.status === 'ready') setLive(true);
+      });
+    });
     connection.on('pmessage', (pattern: string, channel: string, message: string) => {
       const local = pattern.slice(escapeGlob(channelPrefix).length);
       const notice = parseNotice(channel.slice(channelPrefix.length), message);
@@ -143,7 +163,8 @@ export const openRedisReadCache = async (options: RedisReadCacheOptions): Promis
         set = new Set();
         listeners.set(pattern, set);
         await waitUntilReady(connection);
-        await subscribeAll(connection, [pattern]);
+        // Not made (Redis down or failing): notices are not live until the next reconnection.
+        if (!(await subscribeAll(connection, [pattern]))) setLive(false);
       }
       set.add(listener);
       const registered = set;
@@ -156,7 +177,14 @@ export const openRedisReadCache = async (options: RedisReadCacheOptions): Promis
         }
       };
     },
+    noticesLive: () => live && subscriber?.status === 'ready',
+    watchNotices: (watcher: (live: boolean) => void) => {
+      watchers.add(watcher);
+      return () => void watchers.delete(watcher);
+    },
     close: async () => {
+      live = false;
+      watchers.clear();
       listeners.clear();
       await Promise.all([client, ...(subscriber === undefined ? [] : [subscriber])].map(closeConnection));
     },
