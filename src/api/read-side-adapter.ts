@@ -36,7 +36,11 @@ export interface ReadSideDeps {
   readonly db: Kysely<unknown>;
   readonly cache: ReadCache;
   readonly watch: Pick<ProjectionWatch, 'waitFor'>;
-  readonly status: () => Promise<readonly ProjectionStatus[]>;
+  /**
+   * The projections' status. `lagCountCap` bounds how many unapplied events are counted per
+   * projection (readiness passes 1: it needs only the oldest one's age, not the count).
+   */
+  readonly status: (lagCountCap?: number) => Promise<readonly ProjectionStatus[]>;
   readonly stallSeconds?: number;
   /** Set when `db` is a read replica (DATABASE_READ_URL); `watch` must then read the replica. */
   readonly replica?: ReplicaDeps;
@@ -133,7 +137,7 @@ export const createReadSide = (deps: ReadSideDeps): ReadSide => {
       ),
     async checkHealthy() {
       const limit = deps.stallSeconds ?? DEFAULT_STALL_SECONDS;
-      const stalled = (await deps.status()).filter((s) => s.state === 'running' && s.lagSeconds > limit);
+      const stalled = (await deps.status(1)).filter((s) => s.state === 'running' && s.lagSeconds > limit);
       if (stalled.length > 0) {
         throw new Error(`stalled: ${stalled.map((s) => `${s.name} (${Math.round(s.lagSeconds)} s behind)`).join(', ')}`);
       }

@@ -151,7 +151,7 @@ export const startKeel = async (config: Config, options: StartOptions = {}): Pro
         db: (replica ?? database).db,
         cache: readCache,
         watch,
-        status: () => projectionStatuses(database, store, readModels),
+        status: (lagCountCap) => projectionStatuses(database, store, readModels, lagCountCap),
         ...(replica === undefined
           ? {}
           : { replica: { waitMs: config.consistencyWaitMs, primaryCheckpoint: async (name: string) => (await readControl(database.db, name))?.position ?? -1n } }),
