@@ -11,7 +11,7 @@ import type { ApiSettings } from './graphql/plugin.js';
 import { healthPlugin } from './health.js';
 import type { HealthCheck } from './health.js';
 import type { ReadSide } from './read-side.js';
-import { helmetOptions, securityHeaders } from './security.js';
+import { apiSecurityHeaders } from './security.js';
 import type { ApiWriteSide } from './write-side.js';
 
 export type { ApiSettings } from './graphql/plugin.js';
@@ -55,8 +55,8 @@ export const buildApp = (deps: AppDeps): FastifyInstance => {
     if (closing) void reply.header('connection', 'close');
     done(null, payload);
   });
-  // Every route's responses (404s and errors included), as @fastify/helmet would, computed once.
-  app.addHook('onRequest', securityHeaders(helmetOptions(api?.settings.graphiql ?? false)));
+  // Every route's responses (404s and errors included): the API's set; GraphiQL's routes add helmet's.
+  app.addHook('onRequest', apiSecurityHeaders());
   void app.register(healthPlugin, { check: deps.health });
   if (api !== undefined) {
     void app.register(healthPlugin, { check: api.ready, path: '/ready' });

@@ -3,7 +3,8 @@
  * the page, its bootstrap script and the four vendor files (React, ReactDOM, GraphiQL's script and
  * stylesheet, read from the installed `react`, `react-dom` and `graphiql` packages) are all served
  * by Keel, so the page works with no internet access and under a CSP of `'self'` scripts and
- * styles (src/api/security.ts). Nothing is inline: the page's only code is `/graphiql/main.js`.
+ * styles (helmet's headers, src/api/security.ts, set by this plugin's own hook). Nothing is
+ * inline: the page's only code is `/graphiql/main.js`.
  *
  * Vendor files live under a versioned path (`/graphiql/assets/<package>@<version>/<file>`) and are
  * cached for a year (immutable); the page, `main.js` and `main.css` are revalidated on each load.
@@ -21,6 +22,7 @@ import { dirname, join } from 'node:path';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { buildSchema, introspectionFromSchema } from 'graphql';
 import { typeDefs } from './graphql/schema.js';
+import { helmetOptions, securityHeaders } from './security.js';
 
 export const GRAPHIQL_PATH = '/graphiql';
 
@@ -97,6 +99,8 @@ const MAIN_JS = `/* global React, ReactDOM, GraphiQL */
 `;
 
 export const graphiqlPlugin: FastifyPluginAsync<GraphiqlPluginOptions> = async (app, options) => {
+  // A page a browser renders: helmet's headers, with the CSP above (over the API's set, app.ts).
+  app.addHook('onRequest', securityHeaders(helmetOptions(true)));
   const [react] = vendor('react', [['umd/react.production.min.js', JS]]);
   const [reactDom] = vendor('react-dom', [['umd/react-dom.production.min.js', JS]]);
   const [script, stylesheet, scriptMap, stylesheetMap] = vendor('graphiql', [

@@ -1,17 +1,28 @@
 /**
- * Security headers (helmet's, as @fastify/helmet sets them) on every response. The Content-Security-Policy is helmet's
- * strict default, except where GraphiQL is served (development): its page (src/api/graphiql.ts)
- * loads only Keel's own scripts, stylesheets and fonts (inlined as data: URLs), and talks to
- * /graphql over fetch and WebSocket. Nothing comes from another origin, and no inline script runs.
+ * Security headers, two sets:
  *
- * The headers do not depend on the request, so they are computed once: helmet's middleware (the
- * very one @fastify/helmet runs, with the same options) is run against a recorder when the app is
- * built, and every request replays what it did (the same headers, in the same order). The plugin
- * itself builds helmet's middleware anew on each request, CSP parsing and validation included.
+ * - Every API response (`/graphql`, `/health`, `/ready`, errors and 404s: JSON, never a page a
+ *   browser renders) carries `API_SECURITY_HEADERS`, the set OWASP's REST Security Cheat Sheet
+ *   gives for APIs: no caching of answers that may hold a customer's orders (`Cache-Control:
+ *   no-store`), nothing may run or be framed (`Content-Security-Policy: default-src 'none';
+ *   frame-ancestors 'none'`, `X-Frame-Options: DENY`), no MIME sniffing, HTTPS only (HSTS), and no
+ *   cross-origin embedding (`Cross-Origin-Resource-Policy: same-origin`). helmet's other headers
+ *   (DNS prefetch, IE8 downloads, Flash policies, origin-agent clusters, the XSS auditor, opener
+ *   policy, referrer policy) govern what a rendered document does; a JSON body has none of that.
+ * - The GraphiQL page and its assets (development only) carry helmet's, as @fastify/helmet sets
+ *   them, with a Content-Security-Policy that lets the page (src/api/graphiql.ts) load only Keel's
+ *   own scripts, stylesheets and fonts (inlined as data: URLs) and talk to /graphql over fetch and
+ *   WebSocket. Nothing comes from another origin, and no inline script runs.
+ *
+ * Neither depends on the request, so both are computed once. helmet's middleware (the very one
+ * @fastify/helmet runs, with the same options) is run against a recorder when the app is built, and
+ * every request replays what it did (the same headers, in the same order); the plugin itself builds
+ * helmet's middleware anew on each request, CSP parsing and validation included. The headers go
+ * through fastify's reply (one `writeHead` with all of them), not `setHeader` one by one.
  */
 import { createRequire } from 'node:module';
 import type { FastifyHelmetOptions } from '@fastify/helmet';
-import type { onRequestHookHandler } from 'fastify';
+import type { FastifyReply, onRequestHookHandler } from 'fastify';
 
 export const helmetOptions = (graphiql: boolean): FastifyHelmetOptions => ({
   contentSecurityPolicy: graphiql
@@ -66,15 +77,29 @@ export const securityHeaderOps = (options: FastifyHelmetOptions): readonly Heade
   return ops;
 };
 
-/** An onRequest hook setting the security headers of `options` (computed once). */
-export const securityHeaders = (options: FastifyHelmetOptions): onRequestHookHandler => {
-  const ops = securityHeaderOps(options);
-  return (_request, reply, done) => {
-    const raw = reply.raw;
-    for (const [name, value] of ops) {
-      if (value === undefined) raw.removeHeader(name);
-      else raw.setHeader(name, value);
+/** The headers of every API response (see above), lower-case names as fastify stores them. */
+export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'cross-origin-resource-policy': 'same-origin',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+});
+
+const replay = (ops: readonly HeaderOp[]): onRequestHookHandler => {
+  const set = ops.map(([name, value]) => [name.toLowerCase(), value] as const);
+  return (_request, reply: FastifyReply, done) => {
+    for (const [name, value] of set) {
+      if (value === undefined) reply.removeHeader(name);
+      else reply.header(name, value);
     }
     done();
   };
 };
+
+/** An onRequest hook setting `API_SECURITY_HEADERS`. */
+export const apiSecurityHeaders = (): onRequestHookHandler => replay(Object.entries(API_SECURITY_HEADERS));
+
+/** An onRequest hook setting helmet's headers for `options` (computed once). */
+export const securityHeaders = (options: FastifyHelmetOptions): onRequestHookHandler => replay(securityHeaderOps(options));

@@ -44,6 +44,11 @@ describe('API limits (app.inject)', () => {
     expect(costly.body.errors?.[0]?.extensions).toMatchObject({ code: 'KEEL_ERR_QUERY_TOO_COSTLY', limit: 100 });
     const cheap = await gql(h.app, 'query ($n: Int) { products(first: $n) { edges { node { id name availability { available } } } } }', { n: 2 });
     expect(codes(cheap)).toEqual(['KEEL_ERR_READ_SIDE_UNAVAILABLE']);
+    // The same text, now known (parsed and validated once), is measured again with each request's
+    // variables: a cheap request first must not let a costly one through.
+    const costlyAgain = await gql(h.app, 'query ($n: Int) { products(first: $n) { edges { node { id name availability { available } } } } }', { n: 60 });
+    expect(costlyAgain.status).toBe(400);
+    expect(codes(costlyAgain)).toEqual(['KEEL_ERR_QUERY_TOO_COSTLY']);
   });
 
   it('refuses a body larger than BODY_LIMIT_BYTES with 413, appending nothing', async () => {
@@ -132,11 +137,24 @@ describe('API limits (app.inject)', () => {
 
   it('sends security headers, and serves GraphiQL (self-hosted, with a CSP that allows no other origin) only in development', async () => {
     const prod = await open({ NODE_ENV: 'production' });
-    const response = await prod.app.inject('/health');
-    expect(response.headers['x-content-type-options']).toBe('nosniff');
-    expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
-    expect(response.headers['strict-transport-security']).toContain('max-age=');
-    expect(response.headers['content-security-policy']).toContain("script-src 'self';");
+    // The API's set (OWASP's REST list) on every JSON response: a query, /health, a 404, an error.
+    const apiHeaders = {
+      'cache-control': 'no-store',
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+      'cross-origin-resource-policy': 'same-origin',
+      'strict-transport-security': 'max-age=31536000; includeSubDomains',
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+    };
+    for (const response of [
+      await gql(prod.app, '{ __typename }'),
+      await prod.app.inject('/health'),
+      await prod.app.inject('/nowhere'),
+      await gql(prod.app, '{ nope }'),
+    ]) {
+      expect(response.headers).toMatchObject(apiHeaders);
+      expect(response.headers['x-powered-by']).toBeUndefined();
+    }
     expect((await prod.app.inject('/graphiql')).statusCode).toBe(404);
 
     const dev = await open({ NODE_ENV: 'development' });
@@ -146,6 +164,10 @@ describe('API limits (app.inject)', () => {
     expect(page.headers['content-security-policy']).toContain("script-src 'self';");
     expect(page.headers['content-security-policy']).toContain("connect-src 'self' ws: wss:");
     expect(page.headers['content-security-policy']).not.toContain('unpkg.com');
+    // A rendered page: helmet's headers (its own cache policy), not the API's.
+    expect(page.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(page.headers['cross-origin-opener-policy']).toBe('same-origin');
+    expect(page.headers['cache-control']).toBe('no-cache');
   });
 
   it('answers malformed requests with 400 and a clear error', async () => {

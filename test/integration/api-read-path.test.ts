@@ -149,6 +149,17 @@ describe('GraphQL read path on the real read side (engine, read models, Redis ca
     }
   });
 
+  it('refuses a subscription whose document the schema rejects, naming the field (KEEL_ERR_GRAPHQL_VALIDATION)', async () => {
+    const bad = subscribe(wsClient(url), 'subscription { availabilityChanged(sku: "LAMP") { sku colour } }');
+    try {
+      expect(await bad.next()).toEqual({
+        error: [expect.objectContaining({ message: expect.stringContaining('Cannot query field "colour" on type "Availability"'), extensions: expect.objectContaining({ code: 'KEEL_ERR_GRAPHQL_VALIDATION' }) })],
+      });
+    } finally {
+      await bad.close();
+    }
+  });
+
   it('refuses subscriptions over a WebSocket connection whose token is bad (UNAUTHENTICATED)', async () => {
     const forged = tokenFor('alice', ['customer'], 'not-the-server-secret-0123456789abcdef');
     const refused = subscribe(wsClient(url, forged), 'subscription { availabilityChanged(sku: "LAMP") { sku } }');

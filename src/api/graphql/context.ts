@@ -7,7 +7,7 @@ import type { Auth } from '../auth.js';
 
 export interface RequestScope {
   readonly auth: Auth;
-  /** ISO-8601 time of the request, read once at the edge. */
+  /** ISO-8601 time of the request, read once at the edge (when a resolver first asks). */
   readonly now: string;
   readonly requestId: string;
 }

@@ -19,9 +19,10 @@ import type { Auth } from '../auth.js';
 import type { ReadSide } from '../read-side.js';
 import type { ApiWriteSide } from '../write-side.js';
 import type { RequestScope } from './context.js';
-import { createErrorFormatter } from './error-formatter.js';
+import { createErrorFormatter, toClientError } from './error-formatter.js';
 import { buildResolvers, typeDefs } from './schema.js';
-import { costChecker, staticValidationRules, validateWithCost } from './validation-rules.js';
+import { graphql } from './graphql-runtime.js';
+import { costGate, staticValidationRules } from './validation-rules.js';
 import type { CostRequest } from './validation-rules.js';
 
 export interface ApiSettings {
@@ -122,17 +123,35 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
       }),
   });
 
+  // QUERY_MAX_COST depends on the variables, so it is not part of mercurius' cached validation: it
+  // is checked here, before mercurius parses (validation-rules.ts). This covers HTTP; graphql-ws
+  // carries subscriptions alone (no `fullWsTransport`), validated by the hook at the end.
+  const rules = { maxCost: settings.queryMaxCost, introspection: !settings.production };
+  const costErrors = costGate(rules);
   app.addHook('preHandler', (request, _reply, done) => {
     const auth = authOf(request);
-    if (auth.kind === 'invalid') done(unauthenticated(auth.reason));
-    else done();
+    if (auth.kind === 'invalid') return done(unauthenticated(auth.reason));
+    const sent: unknown = request.method === 'GET' ? request.query : request.body;
+    const query = fieldOf(sent, 'query');
+    if (typeof query !== 'string') return done();
+    const errors = costErrors(app.graphql.schema, query, costRequestOf(request));
+    done(errors.length > 0 ? validationFailure(errors) : undefined);
   });
 
-  const scopeOf = (request: FastifyRequest): RequestScope => ({
-    auth: authOf(request),
-    now: options.clock().toISOString(),
-    requestId: request.id,
-  });
+  const clock = options.clock;
+  /** The request's scope; its `now` is read from the clock when first asked (mutations), not on every query. */
+  class Scope implements RequestScope {
+    #now: string | undefined;
+    constructor(
+      readonly auth: Auth,
+      readonly requestId: string,
+    ) {}
+    get now(): string {
+      this.#now ??= clock().toISOString();
+      return this.#now;
+    }
+  }
+  const scopeOf = (request: FastifyRequest): RequestScope => new Scope(authOf(request), request.id);
   const { resolvers, loaders } = buildResolvers({
     write: options.write,
     readSide: options.readSide,
@@ -154,7 +173,6 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     for (const socket of sockets) socket.close(1001, 'server shutting down');
   });
 
-  const rules = { maxCost: settings.queryMaxCost, introspection: !settings.production };
   await app.register(mercurius, {
     schema: typeDefs,
     resolvers,
@@ -165,7 +183,7 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     graphiql: false,
     queryDepth: settings.queryMaxDepth,
     // Parsed and validated documents are cached per query text (mercurius' default LRU); the cost
-    // rule, which needs the request's variables, runs in the hooks below.
+    // rule, which needs the request's variables, runs in the preHandler above.
     validationRules: staticValidationRules(rules),
     errorFormatter: createErrorFormatter(settings.production),
     context: (request) => ({ keel: scopeOf(request) }),
@@ -179,20 +197,12 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
       },
     },
   });
-  // QUERY_MAX_COST depends on the variables, so it is not part of mercurius' cached validation. A
-  // query text mercurius has not cached is validated here with every rule and the cost, before its
-  // own validation and depth limit (as when the cost rule ran there); a cached one (valid, within
-  // the depth limit) has only its cost checked, on every request, with the request's variables.
-  const checked = new WeakSet<object>();
-  const costErrors = costChecker(rules);
-  app.graphql.addHook('preValidation', (schema, document, context) => {
-    checked.add(context);
-    const errors = validateWithCost(rules, schema, document, context.reply === undefined ? {} : costRequestOf(context.reply.request));
-    if (errors.length > 0) throw validationFailure(errors);
-  });
-  app.graphql.addHook('preExecution', (schema, document, context, variables) => {
-    if (checked.has(context)) return;
-    const errors = costErrors(schema, document, { variables, ...(context.reply === undefined ? {} : { operationName: costRequestOf(context.reply.request).operationName }) });
-    if (errors.length > 0) throw validationFailure(errors);
+  // mercurius runs no validation on a subscription's document (only the depth limit): GraphQL's
+  // rules and the static ones run here, so a bad field is refused like over HTTP rather than
+  // silently never delivered. No cost: the hook gets no variables, and a subscription reads one
+  // object (no pages). A subscription-only hook: HTTP requests never reach it.
+  app.graphql.addHook('preSubscriptionExecution', (schema, document) => {
+    const [first] = graphql.validate(schema, document, [...graphql.specifiedRules, ...staticValidationRules(rules)]);
+    if (first !== undefined) throw toClientError(first, settings.production);
   });
 };

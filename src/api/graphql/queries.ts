@@ -10,7 +10,7 @@ import type { Freshness, OrderDetail, OrderStatus, ProductFilter, ReadName, Read
 import type { ReadAccess } from './read-access.js';
 import { pageSize } from './read-access.js';
 import type { OrderObject } from './views.js';
-import { detailFields, toAvailability, toConnection, toFlashSaleEntry, toOrder, toOrderDetail, toProduct, toProjectionStatus } from './views.js';
+import { detailFields, toAvailability, toConnection, toFlashSaleEntry, toHeldAvailability, toHeldProduct, toOrder, toOrderDetail, toProduct, toProjectionStatus } from './views.js';
 
 interface Token {
   readonly consistencyToken?: string | null;
@@ -67,9 +67,10 @@ const consistent = async (reads: ReadAccess, ctx: MercuriusContext, token: strin
   const before = waited.get(ctx.keel);
   if (position !== undefined && (before === undefined || position > before)) waited.set(ctx.keel, position);
 };
+const ANY_FRESHNESS: Freshness = Object.freeze({});
 const freshness = (ctx: MercuriusContext): Freshness => {
   const position = waited.get(ctx.keel);
-  return position === undefined ? {} : { minPosition: position };
+  return position === undefined ? ANY_FRESHNESS : { minPosition: position };
 };
 
 /** The caller may see `order`: its customer or an admin. */
@@ -108,7 +109,7 @@ export const queryResolvers = (reads: ReadAccess): IResolvers => ({
       // resolves its fields without a promise); what productsById would answer from it.
       if (args.consistencyToken === null || args.consistencyToken === undefined) {
         const held = reads.side().heldProduct?.(args.id, freshness(ctx));
-        if (held !== undefined) return toProduct(held);
+        if (held !== undefined) return toHeldProduct(held);
       }
       return (async () => {
         await consistent(reads, ctx, args.consistencyToken, ['products']);
@@ -150,7 +151,7 @@ export const queryResolvers = (reads: ReadAccess): IResolvers => ({
     // read key by key), and a loader costs a batch per request and a serialized key per call.
     availability: (product: { readonly sku: string }, _args: unknown, ctx: MercuriusContext) => {
       const held = reads.side().heldAvailability?.(product.sku, freshness(ctx));
-      if (held !== undefined) return toAvailability(held);
+      if (held !== undefined) return toHeldAvailability(held);
       return (async () => {
         const found = (await reads.side().availability([product.sku], freshness(ctx))).get(product.sku);
         return found === undefined ? null : toAvailability(found);

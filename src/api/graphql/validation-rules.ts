@@ -8,11 +8,13 @@
  *
  * The cost depends on the request's variables (`first: $n`), the other rules on the query text
  * only, so mercurius caches parsed and validated documents per query text with the static rules,
- * and the plugin runs the cost rule in its hooks: with every rule, exactly as mercurius would,
- * when a text is first seen (`validateWithCost`), and alone on every later request (`costChecker`).
+ * and the plugin checks the cost before mercurius (`costGate`, in a fastify preHandler): with every
+ * rule, exactly as mercurius would, when a text is first seen (`validateWithCost`), and alone, or
+ * not at all when known, on every later request.
  */
 import type { DocumentNode, GraphQLError, GraphQLSchema, ValidationRule } from 'graphql';
 import { createComplexityRule } from 'graphql-query-complexity';
+import { LRUCache } from 'lru-cache';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
 import { graphql } from './graphql-runtime.js';
 
@@ -61,39 +63,60 @@ export const validateWithCost = (options: ValidationRuleOptions, schema: GraphQL
 const costReadsVariables = (document: DocumentNode): boolean => {
   let reads = false;
   graphql.visit(document, {
-    Variable: (_node, _key, _parent, _path, ancestors) => {
-      const inFirst = ancestors.some((a) => 'kind' in a && a.kind === graphql.Kind.ARGUMENT && a.name.value === 'first');
-      const inDirective = ancestors.some((a) => 'kind' in a && a.kind === graphql.Kind.DIRECTIVE);
+    Variable: (_node, _key, parent, _path, ancestors) => {
+      // `ancestors` stops short of `parent`: `first: $n` has the Argument as the variable's parent.
+      const lineage = [...ancestors, ...(parent === undefined ? [] : [parent])];
+      const inFirst = lineage.some((a) => 'kind' in a && a.kind === graphql.Kind.ARGUMENT && a.name.value === 'first');
+      const inDirective = lineage.some((a) => 'kind' in a && a.kind === graphql.Kind.DIRECTIVE);
       if (inFirst || inDirective) reads = true;
     },
   });
   return reads;
 };
 
+/** What the gate knows of a query text it has seen valid. */
+interface KnownText {
+  readonly document: DocumentNode;
+  /** Whether its cost can change with the variables (then it is measured on every request). */
+  readonly readsVariables: boolean;
+  /** Its cost verdict per operation name, when fixed. */
+  readonly byOperation: Map<string | undefined, readonly GraphQLError[]>;
+}
+
+/** How many query texts the gate remembers (mercurius' own document cache holds as many). */
+export const COST_GATE_TEXTS = 1_024;
+
 /**
- * The cost rule alone over an already validated document whose variables mercurius has coerced:
- * [] when within QUERY_MAX_COST. A document whose cost cannot change with the variables (most) is
- * measured once per operation name and remembered as long as the document lives (mercurius' cache).
+ * QUERY_MAX_COST at the HTTP edge, before mercurius: the errors to refuse a request with, [] to let
+ * it through. A query text not seen before is parsed and validated with every rule and the cost,
+ * as mercurius would with the cost rule among its own (its syntax errors are left to mercurius,
+ * which reports them); a valid one is remembered (LRU). A remembered text whose cost cannot change
+ * with the variables (most) has its verdict kept per operation name; one whose cost can is measured
+ * again with each request's variables. No mercurius hook is involved: hooks make every request,
+ * cached or not, go through mercurius' asynchronous hook runners.
  */
-export const costChecker = (options: ValidationRuleOptions) => {
-  const fixed = new WeakMap<DocumentNode, Map<string | undefined, readonly GraphQLError[]>>();
-  const variable = new WeakSet<DocumentNode>();
-  return (schema: GraphQLSchema, document: DocumentNode, request: CostRequest): readonly GraphQLError[] => {
-    const measure = (): readonly GraphQLError[] => graphql.validate(schema, document, [costRule(options, request)]);
-    if (variable.has(document)) return measure();
-    let byOperation = fixed.get(document);
-    if (byOperation === undefined) {
-      if (costReadsVariables(document)) {
-        variable.add(document);
-        return measure();
+export const costGate = (options: ValidationRuleOptions, maxTexts = COST_GATE_TEXTS) => {
+  const known = new LRUCache<string, KnownText>({ max: maxTexts });
+  const measure = (schema: GraphQLSchema, document: DocumentNode, request: CostRequest): readonly GraphQLError[] =>
+    graphql.validate(schema, document, [costRule(options, request)]);
+  return (schema: GraphQLSchema, source: string, request: CostRequest): readonly GraphQLError[] => {
+    const text = known.get(source);
+    if (text === undefined) {
+      let document: DocumentNode;
+      try {
+        document = graphql.parse(source);
+      } catch {
+        return [];
       }
-      byOperation = new Map();
-      fixed.set(document, byOperation);
+      const errors = validateWithCost(options, schema, document, request);
+      if (errors.length === 0) known.set(source, { document, readsVariables: costReadsVariables(document), byOperation: new Map([[request.operationName, errors]]) });
+      return errors;
     }
-    const known = byOperation.get(request.operationName);
-    if (known !== undefined) return known;
-    const errors = measure();
-    byOperation.set(request.operationName, errors);
+    if (text.readsVariables) return measure(schema, text.document, request);
+    const verdict = text.byOperation.get(request.operationName);
+    if (verdict !== undefined) return verdict;
+    const errors = measure(schema, text.document, request);
+    text.byOperation.set(request.operationName, errors);
     return errors;
   };
 };

@@ -35,6 +35,25 @@ export const toAvailability = (a: AvailabilityView) => ({
   consistencyToken: encodeConsistencyToken(a.updatedPosition),
 });
 
+/**
+ * The GraphQL object of a product or availability the near cache holds, made once per held entry:
+ * held entries are frozen and replaced, never changed, so a hot read allocates nothing and encodes
+ * no token.
+ */
+const madeOnce = <V extends object, O extends object>(toObject: (view: V) => O): ((view: V) => O) => {
+  const made = new WeakMap<V, O>();
+  return (view) => {
+    let object = made.get(view);
+    if (object === undefined) {
+      object = Object.freeze(toObject(view));
+      made.set(view, object);
+    }
+    return object;
+  };
+};
+export const toHeldProduct = madeOnce(toProduct);
+export const toHeldAvailability = madeOnce(toAvailability);
+
 export const toFlashSaleEntry = (row: FlashSaleBoardRow) => ({
   sku: row.sku,
   productId: row.productId,
