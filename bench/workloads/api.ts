@@ -39,9 +39,11 @@ const SERVER_ENV = {
   NODE_ENV: 'production',
   LOG_LEVEL: 'warn',
   JWT_SECRET,
-  // Far above what a 13 s run sends from one client, so the limiter counts every request (in Redis) but refuses none.
+  // 100,000 requests/s from one client, far above what one process serves, so the limiter counts
+  // every request (leased from Redis) but refuses none. (A 60 s window once let the runs, one after
+  // another from the same IP, reach the limit: 429s are cheap and would flatter the ratio.)
   RATE_LIMIT_MAX: '1000000',
-  RATE_LIMIT_WINDOW_MS: '60000',
+  RATE_LIMIT_WINDOW_MS: '10000',
   PAYMENT_FAKE_LATENCY_MS: '0',
   PAYMENT_FAKE_FAILURE_RATE: '0',
   CONSISTENCY_WAIT_MS: '30000',
@@ -228,12 +230,14 @@ export const apiWorkload: Workload = {
       });
       process.stdout.write('\n');
       const ratio = productRun.requestsPerSecond / ceilingRun.requestsPerSecond;
+      // A failed request (a 429, an error) is cheap: with any, the ratio says nothing.
+      const failed = productRun.errors + ceilingRun.errors;
       const hitRatio = lookups === 0 ? 0 : Math.max(0, 1 - productMisses / lookups);
       return [
         row('api ceiling: bare mercurius', ceilingRun, `constant object, same query text; no auth, rate limit or read side; 2 runs (${Math.round(ceilingBefore.requestsPerSecond)} before, ${Math.round(ceilingAfter.requestsPerSecond)} after the next two rows)`),
         row('api { __typename }', typenameRun, `${round((typenameRun.requestsPerSecond / ceilingRun.requestsPerSecond) * 100, 1)}% of the ceiling; Keel's per-request path without a resolver`),
-        row('api product(id) cached', productRun, `${round(ratio * 100, 1)}% of the ceiling (target 70%); cache hit ratio ${round(hitRatio * 100, 2)}% (${productMisses} catalog scans in PostgreSQL for ${lookups} lookups)`, {
-          ratioToCeiling: round(ratio, 3),
+        row('api product(id) cached', productRun, `${failed === 0 ? `${round(ratio * 100, 1)}% of the ceiling` : `NOT VALID, ${failed} failed requests here or in the ceiling runs (${round(ratio * 100, 1)}% of the ceiling)`} (target 70%); cache hit ratio ${round(hitRatio * 100, 2)}% (${productMisses} catalog scans in PostgreSQL for ${lookups} lookups)`, {
+          ratioToCeiling: failed === 0 ? round(ratio, 3) : null,
           targetRatio: 0.7,
           cacheHitRatio: round(hitRatio, 4),
           postgresCatalogScans: productMisses,
