@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FulfilmentRunner } from '../../src/commands/fulfilment/runner.js';
+import { KeelError } from '../../src/platform/errors.js';
 import { createFulfilmentHarness, TTL_MS, type FulfilmentHarness } from '../support/fulfilment-harness.js';
 import { countEvents, openWriteSide, type WriteSide } from '../support/write-side.js';
 
@@ -60,6 +61,46 @@ describe('order fulfilment process manager (real PostgreSQL)', () => {
       return (await h.paymentState('o4')).status === 'refunded';
     });
     expect(await h.stock('C')).toEqual({ received: 10, reserved: 0, sold: 0 });
+  });
+
+  it('retries a step that lost every concurrency retry to other writers, instead of dropping it', async () => {
+    await runner.stop();
+    let conflicts = 0;
+    runner = await h.start((commerce) => ({
+      ...commerce,
+      commitStock: (...args) => {
+        if (conflicts++ < 2) return Promise.reject(new KeelError('KEEL_ERR_CONFLICT_RETRIES_EXHAUSTED', 'lost every retry (test)'));
+        return commerce.commitStock(...args);
+      },
+    }));
+    const before = (await h.stock('A')).sold;
+    await h.place('o5', [{ sku: 'A', quantity: 1 }]);
+    await h.until('o5 confirmed and its stock committed', async () => (await h.orderState('o5')).status === 'confirmed' && (await h.stock('A')).sold === before + 1);
+    expect(conflicts).toBe(3);
+    expect((await h.stock('A')).reserved).toBe(0);
+  });
+
+  it('does not checkpoint a reaction that shutdown interrupted: the next start runs it again', async () => {
+    await runner.stop();
+    let failing = true;
+    let attempts = 0;
+    runner = await h.start((commerce) => ({
+      ...commerce,
+      commitStock: (...args) => {
+        attempts++;
+        if (failing) return Promise.reject(new KeelError('KEEL_ERR_EVENTSTORE_UNAVAILABLE', 'unreachable (test)'));
+        return commerce.commitStock(...args);
+      },
+    }));
+    const before = (await h.stock('B')).sold;
+    await h.place('o6', [{ sku: 'B', quantity: 1 }]);
+    await h.until('o6 confirmed and its commit failing', async () => (await h.orderState('o6')).status === 'confirmed' && attempts > 0);
+    await runner.stop();
+    expect((await h.stock('B')).sold).toBe(before);
+    failing = false;
+    runner = await h.start();
+    await h.until('o6 committed after the restart', async () => (await h.stock('B')).sold === before + 1);
+    expect((await h.stock('B')).reserved).toBe(0);
   });
 
   it('restart-safe: replaying from an old checkpoint repeats no step (no new events, no second charge)', async () => {

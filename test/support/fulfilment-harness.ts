@@ -5,6 +5,7 @@
  * esdb-fulfilment.test.ts (EventStoreDB adapter, checkpoint in PostgreSQL).
  */
 import { inventoryAggregate, orderAggregate, paymentAggregate } from '../../src/commands/aggregates.js';
+import type { CommerceCommands } from '../../src/commands/commerce.js';
 import { startFulfilment, type FulfilmentRunner } from '../../src/commands/fulfilment/runner.js';
 import { inventoryStreamId } from '../../src/commands/inventory/index.js';
 import { orderStreamId } from '../../src/commands/order/index.js';
@@ -25,10 +26,11 @@ export const createFulfilmentHarness = (side: WriteSide) => {
   });
   const api = () => commandsOn(side.store);
   const now = () => at(knobs.clock.toISOString());
-  const start = (): Promise<FulfilmentRunner> => {
+  /** `wrap` may stand in for some of the commands the process manager sends (to make them fail). */
+  const start = (wrap: (commerce: CommerceCommands) => CommerceCommands = (c) => c): Promise<FulfilmentRunner> => {
     const { handler, commerce } = api();
     return startFulfilment({
-      store: side.store, db: side.handle.db, handler, commerce, provider, logger: silent,
+      store: side.store, db: side.handle.db, handler, commerce: wrap(commerce), provider, logger: silent,
       clock: () => knobs.clock, reservationTtlMs: TTL_MS, checkpointIntervalMs: 20, sweepIntervalMs: 20,
     });
   };

@@ -19,6 +19,13 @@ export interface FulfilmentLogger {
   error(obj: object, msg?: string): void;
 }
 
+/**
+ * Failures that say nothing about the step: the event store was unreachable, or the command lost
+ * every optimistic-concurrency retry to other writers of the same stream (a hot SKU). The reaction
+ * is retried; moving on would lose the step (a reservation never committed, say).
+ */
+const TRANSIENT: ReadonlySet<string> = new Set(['KEEL_ERR_EVENTSTORE_UNAVAILABLE', 'KEEL_ERR_CONFLICT_RETRIES_EXHAUSTED']);
+
 export interface FulfilmentOptions extends Omit<FulfilmentDeps, 'db'> {
   readonly store: EventStore;
   readonly db: Kysely<unknown>;
@@ -54,19 +61,29 @@ export const startFulfilment = async (options: FulfilmentOptions): Promise<Fulfi
   let running = 0;
   let slotFreed: (() => void) | undefined;
 
-  const reactWithRetry = async (event: RecordedEvent): Promise<void> => {
+  /**
+   * Runs the reaction; true once it is handled (done, refused by the domain, or given up after
+   * `maxAttempts`), false when shutdown interrupted its retries: its position must then not be
+   * checkpointed, so the next start runs it again (its commands are idempotent).
+   */
+  const reactWithRetry = async (event: RecordedEvent): Promise<boolean> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await react(deps, event);
+        await react(deps, event);
+        return true;
       } catch (error) {
         const context = { event: { id: event.id, type: event.type, position: event.position.toString() }, attempt, err: error };
-        if (isKeelError(error) && error.code !== 'KEEL_ERR_EVENTSTORE_UNAVAILABLE') {
+        if (isKeelError(error) && !TRANSIENT.has(error.code)) {
           options.logger.warn(context, 'fulfilment step refused; moving on');
-          return;
+          return true;
         }
-        if (attempt >= maxAttempts || controller.signal.aborted) {
+        if (controller.signal.aborted) {
+          options.logger.warn(context, 'fulfilment reaction interrupted by shutdown; it runs again on the next start');
+          return false;
+        }
+        if (attempt >= maxAttempts) {
           options.logger.error(context, 'fulfilment reaction failed; giving up on this event');
-          return;
+          return true;
         }
         await sleep(jitteredDelay({ maxRetries: maxAttempts, baseMs: 50, maxMs: 5_000 }, attempt));
       }
@@ -78,8 +95,9 @@ export const startFulfilment = async (options: FulfilmentOptions): Promise<Fulfi
     const ticket = tracker.begin(event.position);
     running++;
     const previous = chains.get(key) ?? Promise.resolve();
-    const next = previous.then(() => reactWithRetry(event)).finally(() => {
-      ticket.done();
+    const next = previous.then(async () => {
+      if (await reactWithRetry(event)) ticket.done();
+    }).finally(() => {
       running--;
       if (chains.get(key) === next) chains.delete(key);
       slotFreed?.();
