@@ -11,9 +11,10 @@
  * The fetcher posts to the GraphQL endpoint and opens subscriptions (graphql-ws) on the same path.
  *
  * The schema reaches GraphiQL as `/graphiql/schema.json` (the introspection of the served type
- * definitions), not by GraphiQL's own introspection query through `/graphql`: that query nests 15
- * deep, so QUERY_MAX_DEPTH (8 by default) refuses it, and without a schema GraphiQL has no docs,
- * autocompletion or validation.
+ * definitions), so the page has docs, autocompletion and validation at once. GraphiQL's own
+ * introspection through `/graphql` (its "re-fetch schema" button) works too: outside production an
+ * introspection-only operation is exempt from QUERY_MAX_DEPTH (graphql/validation-rules.ts); the
+ * query nests 13 deep.
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';

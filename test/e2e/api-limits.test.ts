@@ -75,8 +75,10 @@ describe('API limits over HTTP (two production server processes sharing Redis)',
   });
 
   it('refuses a query costlier than QUERY_MAX_COST', async () => {
-    const r = await postGraphql(b.url, '{ products(first: 100) { edges { node { id availability { available } } } } }', undefined, token('cost'));
+    // Four deep (within QUERY_MAX_DEPTH): only the cost is over its limit.
+    const r = await postGraphql(b.url, '{ products(first: 100) { edges { node { id name sku price } } } }', undefined, token('cost'));
     expect(r.status).toBe(400);
+    expect(errorCodes(r)).toEqual(['KEEL_ERR_QUERY_TOO_COSTLY']);
     expect(r.body.errors?.[0]?.extensions).toMatchObject({ code: 'KEEL_ERR_QUERY_TOO_COSTLY', limit: 100 });
   });
 

@@ -1,3 +1,4 @@
+import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRedis } from '../../src/platform/redis.js';
 import type { Redis } from '../../src/platform/redis.js';
@@ -35,6 +36,16 @@ describe('API limits (app.inject)', () => {
     expect(deep.body.errors?.[0]?.message).toContain('exceeds the query depth limit of 4');
     const shallow = await gql(h.app, '{ myOrders { edges { node { id } } } }', undefined, alice);
     expect(codes(shallow)).toEqual(['KEEL_ERR_READ_SIDE_UNAVAILABLE']);
+    // Outside production, the introspection query GraphiQL and code generators send (13 deep) is
+    // exempt, so "re-fetch schema" works; in production introspection is refused whatever its depth.
+    const introspection = await gql(h.app, getIntrospectionQuery());
+    expect(introspection.status).toBe(200);
+    expect(introspection.body.errors).toBeUndefined();
+    expect(JSON.stringify(introspection.body.data)).toContain('"name":"placeOrder"');
+    const prod = await open({ QUERY_MAX_DEPTH: '4', NODE_ENV: 'production' });
+    const refused = await gql(prod.app, getIntrospectionQuery());
+    expect(refused.status).toBe(400);
+    expect(codes(refused)).toContain('KEEL_ERR_GRAPHQL_VALIDATION');
   });
 
   it('refuses a query whose estimated cost exceeds QUERY_MAX_COST (pages multiply)', async () => {

@@ -65,9 +65,6 @@ const classify = (error: GraphQLError, production: boolean, wrapperStatus: numbe
   }
   const fastifyCode = propertyOf(original, 'code');
   const statusCode = propertyOf(original, 'statusCode');
-  if (fastifyCode === 'MER_ERR_GQL_QUERY_DEPTH') {
-    return { code: 'KEEL_ERR_QUERY_TOO_DEEP', message: original.message.replace(/^`|`$/g, ''), extra: {}, status: 400 };
-  }
   if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return { code: 'KEEL_ERR_BODY_TOO_LARGE', message: `The request body is larger than the limit (BODY_LIMIT_BYTES).`, extra: {}, status: 413 };
   }

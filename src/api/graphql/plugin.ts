@@ -126,7 +126,7 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
   // QUERY_MAX_COST depends on the variables, so it is not part of mercurius' cached validation: it
   // is checked here, before mercurius parses (validation-rules.ts). This covers HTTP; graphql-ws
   // carries subscriptions alone (no `fullWsTransport`), validated by the hook at the end.
-  const rules = { maxCost: settings.queryMaxCost, introspection: !settings.production };
+  const rules = { maxCost: settings.queryMaxCost, maxDepth: settings.queryMaxDepth, introspection: !settings.production };
   const costErrors = costGate(rules);
   app.addHook('preHandler', (request, _reply, done) => {
     const auth = authOf(request);
@@ -181,7 +181,7 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     // GraphiQL is Keel's own, self-hosted page (src/api/graphiql.ts, registered by app.ts):
     // mercurius' loads React and GraphiQL from unpkg.com.
     graphiql: false,
-    queryDepth: settings.queryMaxDepth,
+    // QUERY_MAX_DEPTH is a validation rule (validation-rules.ts), for queries and subscriptions.
     // Parsed and validated documents are cached per query text (mercurius' default LRU); the cost
     // rule, which needs the request's variables, runs in the preHandler above.
     validationRules: staticValidationRules(rules),
@@ -197,8 +197,8 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
       },
     },
   });
-  // mercurius runs no validation on a subscription's document (only the depth limit): GraphQL's
-  // rules and the static ones run here, so a bad field is refused like over HTTP rather than
+  // mercurius runs no validation on a subscription's document: GraphQL's rules and the static ones
+  // (the depth limit among them) run here, so a bad field is refused like over HTTP rather than
   // silently never delivered. No cost: the hook gets no variables, and a subscription reads one
   // object (no pages). A subscription-only hook: HTTP requests never reach it.
   app.graphql.addHook('preSubscriptionExecution', (schema, document) => {

@@ -1,6 +1,7 @@
 /**
  * Validation rules added to GraphQL's own: a cost limit (graphql-query-complexity) and, in
- * production, no introspection. The depth limit is mercurius' `queryDepth`.
+ * production, no introspection; and the depth limit, measured by mercurius' own `queryDepth`, as a
+ * rule (mercurius' `queryDepth` option cannot exempt introspection).
  *
  * Cost: every field costs 1 plus its selection; a field with a `first` argument (a page) costs
  * 1 + first × its selection, so `products(first: 100) { edges { node { availability { sku } } } }`
@@ -12,7 +13,8 @@
  * rule, exactly as mercurius would, when a text is first seen (`validateWithCost`), and alone, or
  * not at all when known, on every later request.
  */
-import type { DocumentNode, GraphQLError, GraphQLSchema, ValidationRule } from 'graphql';
+import { createRequire } from 'node:module';
+import type { DefinitionNode, DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, ValidationRule } from 'graphql';
 import { createComplexityRule } from 'graphql-query-complexity';
 import { LRUCache } from 'lru-cache';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
@@ -25,12 +27,56 @@ const pageEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
 
 export interface ValidationRuleOptions {
   readonly maxCost: number;
+  readonly maxDepth: number;
   readonly introspection: boolean;
 }
 
+type DepthErrors = (definitions: readonly DefinitionNode[], limit: number) => readonly Error[];
+const loadQueryDepth = (): DepthErrors => {
+  const measure: unknown = createRequire(createRequire(import.meta.url).resolve('mercurius'))('./lib/queryDepth');
+  if (typeof measure !== 'function') throw new Error('mercurius/lib/queryDepth is not a function: the installed mercurius changed');
+  return (definitions, limit) => {
+    const errors: unknown = measure(definitions, limit);
+    return Array.isArray(errors) ? errors.filter((e): e is Error => e instanceof Error) : [];
+  };
+};
+const queryDepth = loadQueryDepth();
+
+/** An operation that asks only for introspection (`__schema`, `__type`, `__typename`) at its top. */
+const introspectionOnly = (operation: OperationDefinitionNode): boolean =>
+  operation.selectionSet.selections.every((s) => s.kind === graphql.Kind.FIELD && s.name.value.startsWith('__'));
+
+/**
+ * QUERY_MAX_DEPTH, counted as mercurius counts it (its `queryDepth`, same messages), per operation.
+ * Where introspection is allowed (development), an introspection-only operation is exempt:
+ * GraphiQL's and code generators' introspection queries nest about 13 deep. In production
+ * introspection is refused anyway.
+ */
+const depthRule =
+  (options: ValidationRuleOptions): ValidationRule =>
+  (context) => ({
+    Document: (document) => {
+      const fragments = document.definitions.filter((d) => d.kind === graphql.Kind.FRAGMENT_DEFINITION);
+      for (const operation of document.definitions) {
+        if (operation.kind !== graphql.Kind.OPERATION_DEFINITION || (options.introspection && introspectionOnly(operation))) continue;
+        for (const error of queryDepth([operation, ...fragments], options.maxDepth)) {
+          context.reportError(
+            new graphql.GraphQLError(error.message.replace(/^`|`$/g, ''), {
+              nodes: [operation],
+              extensions: { code: 'KEEL_ERR_QUERY_TOO_DEEP', limit: options.maxDepth },
+            }),
+          );
+        }
+      }
+      return false;
+    },
+  });
+
 /** The rules that depend on the query text only (mercurius caches their result). */
-export const staticValidationRules = (options: ValidationRuleOptions): ValidationRule[] =>
-  options.introspection ? [] : [graphql.NoSchemaIntrospectionCustomRule];
+export const staticValidationRules = (options: ValidationRuleOptions): ValidationRule[] => [
+  depthRule(options),
+  ...(options.introspection ? [] : [graphql.NoSchemaIntrospectionCustomRule]),
+];
 
 export const costRule = (
   options: ValidationRuleOptions,

@@ -9,7 +9,7 @@ import { typeDefs } from '../../../src/api/graphql/schema.js';
 import { costGate } from '../../../src/api/graphql/validation-rules.js';
 
 const schema = graphql.buildSchema(typeDefs);
-const rules = { maxCost: 100, introspection: true };
+const rules = { maxCost: 100, maxDepth: 8, introspection: true };
 const codesOf = (errors: readonly { readonly extensions: Record<string, unknown> }[]): unknown[] => errors.map((e) => e.extensions.code);
 const PAGE = 'query ($n: Int) { products(first: $n) { edges { node { id name availability { available } } } } }';
 
