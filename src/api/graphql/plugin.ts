@@ -22,8 +22,7 @@ import type { RequestScope } from './context.js';
 import { createErrorFormatter, toClientError } from './error-formatter.js';
 import { buildResolvers, typeDefs } from './schema.js';
 import { graphql } from './graphql-runtime.js';
-import { costGate, staticValidationRules } from './validation-rules.js';
-import type { CostRequest } from './validation-rules.js';
+import { costGate, documentRules, staticValidationRules } from './validation-rules.js';
 
 export interface ApiSettings {
   readonly production: boolean;
@@ -57,22 +56,17 @@ const ANONYMOUS: Auth = { kind: 'anonymous' };
 
 const fieldOf = (sent: unknown, key: string): unknown => (typeof sent === 'object' && sent !== null ? Reflect.get(sent, key) : undefined);
 
-/** The variables and operationName the client sent (POST body, or GET query string with JSON variables), as mercurius reads them. */
-const costRequestOf = (request: FastifyRequest): CostRequest => {
-  const sent: unknown = request.method === 'GET' ? request.query : request.body;
+/** The variables the client sent (POST body, or GET query string with JSON variables), as mercurius reads them. */
+const variablesOf = (method: string, sent: unknown): Record<string, unknown> | undefined => {
   let variables = fieldOf(sent, 'variables');
-  if (request.method === 'GET' && typeof variables === 'string') {
+  if (method === 'GET' && typeof variables === 'string') {
     try {
       variables = JSON.parse(variables);
     } catch {
       variables = undefined;
     }
   }
-  const operationName = fieldOf(sent, 'operationName');
-  return {
-    ...(typeof variables === 'object' && variables !== null ? { variables: variables as Record<string, unknown> } : {}),
-    ...(typeof operationName === 'string' ? { operationName } : {}),
-  };
+  return typeof variables === 'object' && variables !== null ? (variables as Record<string, unknown>) : undefined;
 };
 
 /** Thrown like mercurius' own validation failure: HTTP 400 with the GraphQL errors inside. */
@@ -134,7 +128,8 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     const sent: unknown = request.method === 'GET' ? request.query : request.body;
     const query = fieldOf(sent, 'query');
     if (typeof query !== 'string') return done();
-    const errors = costErrors(app.graphql.schema, query, costRequestOf(request));
+    const operationName = fieldOf(sent, 'operationName');
+    const errors = costErrors(app.graphql.schema, query, typeof operationName === 'string' ? operationName : undefined, () => variablesOf(request.method, sent));
     done(errors.length > 0 ? validationFailure(errors) : undefined);
   });
 
@@ -201,8 +196,9 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
   // (the depth limit among them) run here, so a bad field is refused like over HTTP rather than
   // silently never delivered. No cost: the hook gets no variables, and a subscription reads one
   // object (no pages). A subscription-only hook: HTTP requests never reach it.
+  const subscriptionRules = documentRules(rules);
   app.graphql.addHook('preSubscriptionExecution', (schema, document) => {
-    const [first] = graphql.validate(schema, document, [...graphql.specifiedRules, ...staticValidationRules(rules)]);
+    const [first] = graphql.validate(schema, document, subscriptionRules);
     if (first !== undefined) throw toClientError(first, settings.production);
   });
 };

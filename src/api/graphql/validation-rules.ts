@@ -10,7 +10,7 @@
  * The cost depends on the request's variables (`first: $n`), the other rules on the query text
  * only, so mercurius caches parsed and validated documents per query text with the static rules,
  * and the plugin checks the cost before mercurius (`costGate`, in a fastify preHandler): with every
- * rule, exactly as mercurius would, when a text is first seen (`validateWithCost`), and alone, or
+ * rule, exactly as mercurius would, when a text is first seen, and alone, or
  * not at all when known, on every later request.
  */
 import { createRequire } from 'node:module';
@@ -98,9 +98,8 @@ export interface CostRequest {
   readonly operationName?: string | undefined;
 }
 
-/** GraphQL's rules, the cost rule and the static rules, in the order mercurius ran them when it validated every request. */
-export const validateWithCost = (options: ValidationRuleOptions, schema: GraphQLSchema, document: DocumentNode, request: CostRequest): readonly GraphQLError[] =>
-  graphql.validate(schema, document, [...graphql.specifiedRules, costRule(options, request), ...staticValidationRules(options)]);
+/** GraphQL's rules and the static ones: what a subscription's document is validated with (no variables, so no cost). */
+export const documentRules = (options: ValidationRuleOptions): readonly ValidationRule[] => [...graphql.specifiedRules, ...staticValidationRules(options)];
 
 /**
  * Whether a document's cost can change with the variables: a variable in a `first` argument (the
@@ -143,9 +142,13 @@ export const COST_GATE_TEXTS = 1_024;
  */
 export const costGate = (options: ValidationRuleOptions, maxTexts = COST_GATE_TEXTS) => {
   const known = new LRUCache<string, KnownText>({ max: maxTexts });
-  const measure = (schema: GraphQLSchema, document: DocumentNode, request: CostRequest): readonly GraphQLError[] =>
-    graphql.validate(schema, document, [costRule(options, request)]);
-  return (schema: GraphQLSchema, source: string, request: CostRequest): readonly GraphQLError[] => {
+  const [specified, statics] = [graphql.specifiedRules, staticValidationRules(options)];
+  const request = (operationName: string | undefined, variables: () => Record<string, unknown> | undefined): CostRequest => ({ operationName, variables: variables() });
+  /**
+   * `variables` is called only when the cost is measured (first sight, or a cost that reads them):
+   * a known fixed-cost text costs one map lookup.
+   */
+  return (schema: GraphQLSchema, source: string, operationName: string | undefined, variables: () => Record<string, unknown> | undefined): readonly GraphQLError[] => {
     const text = known.get(source);
     if (text === undefined) {
       let document: DocumentNode;
@@ -154,15 +157,17 @@ export const costGate = (options: ValidationRuleOptions, maxTexts = COST_GATE_TE
       } catch {
         return [];
       }
-      const errors = validateWithCost(options, schema, document, request);
-      if (errors.length === 0) known.set(source, { document, readsVariables: costReadsVariables(document), byOperation: new Map([[request.operationName, errors]]) });
+      // Every rule and the cost, in the order mercurius ran them when it validated every request.
+      const errors = graphql.validate(schema, document, [...specified, costRule(options, request(operationName, variables)), ...statics]);
+      if (errors.length === 0) known.set(source, { document, readsVariables: costReadsVariables(document), byOperation: new Map([[operationName, errors]]) });
       return errors;
     }
-    if (text.readsVariables) return measure(schema, text.document, request);
-    const verdict = text.byOperation.get(request.operationName);
+    const measure = (): readonly GraphQLError[] => graphql.validate(schema, text.document, [costRule(options, request(operationName, variables))]);
+    if (text.readsVariables) return measure();
+    const verdict = text.byOperation.get(operationName);
     if (verdict !== undefined) return verdict;
-    const errors = measure(schema, text.document, request);
-    text.byOperation.set(request.operationName, errors);
+    const errors = measure();
+    text.byOperation.set(operationName, errors);
     return errors;
   };
 };
