@@ -3,7 +3,8 @@
  * is src/api/graphiql.ts), as one encapsulated plugin: JWT verification, the per-client rate limit, the
  * schema with its resolvers, depth and cost limits, introspection off and masked errors in
  * production. Request order: authenticate (never throws) → rate limit (keyed by the token's subject,
- * else the IP) → refuse a bad token → parse, validate, execute.
+ * else the IP) → refuse a bad token → cost limit (QUERY_MAX_COST) → parse, validate (depth limit
+ * among the rules), execute. Subscriptions are validated when they start.
  */
 import fastifyJwt from '@fastify/jwt';
 import rateLimit from '@fastify/rate-limit';
