@@ -97,6 +97,39 @@ async function ensureRedis() {
   return undefined;
 }
 
+/**
+ * The horizon-stall test (test/integration/horizon-stall.test.ts) prepares a transaction, which
+ * PostgreSQL allows only with max_prepared_transactions > 0 (Debian's default is 0; the setting
+ * needs a restart). On the local cluster this script manages, it sets 10 and restarts once;
+ * elsewhere it says so and that test case skips.
+ */
+async function allowPreparedTransactions(url) {
+  const current = async () => {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    try {
+      await client.connect();
+      return Number((await client.query('show max_prepared_transactions')).rows[0].max_prepared_transactions);
+    } catch {
+      return undefined;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
+  if ((await current()) !== 0) return;
+  const local = url === DEFAULT_PG && !process.env.DATABASE_URL && has('pg_lsclusters', ['-h']) && process.getuid?.() === 0;
+  if (!local) {
+    log('max_prepared_transactions is 0 on this PostgreSQL: the prepared-transaction case of the horizon-stall test will skip');
+    return;
+  }
+  log('setting max_prepared_transactions = 10 on the local PostgreSQL cluster and restarting it (the horizon-stall test prepares a transaction)');
+  spawnSync('su', ['postgres', '-c', `psql -q -c "ALTER SYSTEM SET max_prepared_transactions = 10"`], { stdio: 'inherit', cwd: '/' });
+  for (const line of execFileSync('pg_lsclusters', ['-h']).toString().trim().split('\n').filter(Boolean)) {
+    const [version, name] = line.split(/\s+/);
+    spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, 'restart'], { stdio: 'inherit' });
+  }
+  await waitFor(() => pgReachable(url), 'PostgreSQL');
+}
+
 function redact(url) {
   try {
     const u = new URL(url);
@@ -129,6 +162,7 @@ if (missing.length > 0) {
   );
   process.exit(1);
 }
+await allowPreparedTransactions(databaseUrl);
 const child = spawn(cmd, args, {
   stdio: 'inherit',
   shell: process.platform === 'win32',

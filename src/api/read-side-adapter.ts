@@ -8,6 +8,7 @@ import { readAvailabilityCached, readProductCached } from '../projections/cache/
 import { openNearCache } from '../projections/cache/near-cache.js';
 import type { NearCache, NearCacheOptions } from '../projections/cache/near-cache.js';
 import type { ReadCache } from '../projections/cache/read-cache.js';
+import { holderText } from '../projections/engine/horizon-text.js';
 import type { ProjectionWatch } from '../projections/engine/position-watch.js';
 import { CATALOG, listProducts } from '../projections/read-models/catalog/queries.js';
 import { availabilityFromPayload, productFromPayload } from '../projections/read-models/catalog/views.js';
@@ -28,7 +29,11 @@ export const PROJECTIONS_READ: { readonly [R in ReadName]: readonly string[] } =
 /** The order events that change its status (what `orderStatusChanged` reports). */
 const STATUS_EVENTS: ReadonlySet<string> = new Set(['OrderPlaced', 'OrderConfirmed', 'OrderCancelled']);
 
-/** A running projection whose oldest unapplied event is older than this is stalled (GET /ready fails). */
+/**
+ * A running projection whose oldest unapplied event is older than this is stalled (GET /ready
+ * fails); so is one whose events have waited this long behind a held event-store horizon, and
+ * the check's value then names the transaction holding it.
+ */
 export const DEFAULT_STALL_SECONDS = 60;
 
 export interface ReadSideDeps {
@@ -137,10 +142,14 @@ export const createReadSide = (deps: ReadSideDeps): ReadSide => {
       ),
     async checkHealthy() {
       const limit = deps.stallSeconds ?? DEFAULT_STALL_SECONDS;
-      const stalled = (await deps.status(1)).filter((s) => s.state === 'running' && s.lagSeconds > limit);
-      if (stalled.length > 0) {
-        throw new Error(`stalled: ${stalled.map((s) => `${s.name} (${Math.round(s.lagSeconds)} s behind)`).join(', ')}`);
-      }
+      const running = (await deps.status(1)).filter((s) => s.state === 'running');
+      const stalled = running.filter((s) => s.lagSeconds > limit);
+      // One holder for the whole cluster: every stalled projection reports the same one.
+      const held = running.find((s) => s.stalledBy !== null && s.stalledBy.waitingSeconds > limit)?.stalledBy;
+      const reasons: string[] = [];
+      if (stalled.length > 0) reasons.push(`stalled: ${stalled.map((s) => `${s.name} (${Math.round(s.lagSeconds)} s behind)`).join(', ')}`);
+      if (held) reasons.push(`event store horizon held by ${holderText(held)}`);
+      if (reasons.length > 0) throw new Error(reasons.join('; '));
     },
   };
 };

@@ -72,6 +72,10 @@ export interface ReadSide {
   orderChanges(orderId: string, options: ChangeStreamOptions): AsyncIterable<OrderDetail>;
   /** Availability of `sku` after each committed change (topic `availability:<sku>`). */
   availabilityChanges(sku: string, options: ChangeStreamOptions): AsyncIterable<AvailabilityView>;
-  /** For GET /ready: rejects when a projection is stalled. */
+  /**
+   * For GET /ready: rejects when a projection is stalled; when a transaction holds the event
+   * store's horizon back, the message names it (pid, database, application, state, since; or the
+   * prepared transaction's gid).
+   */
   checkHealthy(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 /** Text for people: tables, durations and the parked list of `keel projections …`. */
+import { clearHorizonSql, holderText } from '../projections/engine/horizon-text.js';
 import type { ParkedEvent, ProjectionStatus } from '../projections/engine/index.js';
 import type { Projection } from '../projections/projection.js';
 
@@ -48,8 +49,28 @@ export const statusText = (statuses: readonly ProjectionStatus[]): string => {
     if (s.parked > 0) notes.push(`! ${s.name}: ${s.parked} parked event(s); see: keel projections parked ${s.name}`);
     if (s.active === false && s.state === 'running' && s.lagEvents > 0) notes.push(`! ${s.name}: ${s.lagEvents} events behind and no projector process is running it`);
   }
+  notes.push(...horizonNotes(statuses));
   const header = ['PROJECTION', 'STATE', 'GEN', 'POSITION', 'LAG EVENTS', 'LAG', 'PARKED', 'RUNNER'];
   return [table(header, rows), ...notes].join('\n');
+};
+
+/**
+ * A transaction holding the event store's horizon back stops every projection at once, and lag
+ * alone does not say why: name it once, with the statement that ends it.
+ */
+const horizonNotes = (statuses: readonly ProjectionStatus[]): string[] => {
+  const stalled = statuses.filter((s) => s.stalledBy !== null);
+  const stall = stalled[0]?.stalledBy;
+  if (!stall) return [];
+  const names = stalled.map((s) => s.name).join(', ');
+  const clear = clearHorizonSql(stall);
+  const where = stall.preparedGid !== null ? ` in database ${stall.database ?? '?'}` : '';
+  return [
+    `! ${names}: events committed ${duration(stall.waitingSeconds)} ago wait behind ${holderText(stall)}, a transaction that holds the event store's horizon back`,
+    clear === undefined
+      ? '  Run `keel projections status` again; if it persists, look for the oldest backend_xid in pg_stat_activity and in pg_prepared_xacts.'
+      : `  End it (its work is rolled back) with: ${clear}${where}`,
+  ];
 };
 
 export const statusJson = (s: ProjectionStatus) => ({
@@ -57,6 +78,7 @@ export const statusJson = (s: ProjectionStatus) => ({
   position: s.position.toString(),
   head: s.head.toString(),
   updatedAt: s.updatedAt?.toISOString() ?? null,
+  stalledBy: s.stalledBy === null ? null : { ...s.stalledBy, since: s.stalledBy.since?.toISOString() ?? null },
 });
 
 export const parkedText = (name: string, parked: readonly ParkedEvent[]): string => {

@@ -75,6 +75,12 @@ export interface ReadAllOptions {
   readonly after?: bigint;
   readonly maxCount?: number;
   readonly filter?: EventFilter;
+  /**
+   * Also read committed events at or above the subscription horizon (PostgreSQL; an adapter with
+   * no horizon ignores it). Those are not final yet: an older transaction may still commit below
+   * them, so position order does not hold across them. For counting lag, never for delivery.
+   */
+  readonly beyondHorizon?: boolean;
 }
 
 export interface SubscribeOptions {
@@ -98,6 +104,31 @@ export type SubscriptionMessage =
   | { readonly kind: 'caught-up'; readonly position: bigint }
   | { readonly kind: 'dropped'; readonly error: KeelError | Error; readonly attempt: number };
 
+/**
+ * Committed events wait at or above the PostgreSQL subscription horizon, and the transaction that
+ * holds it back (a session, in any database of the cluster, or a prepared transaction). The holder
+ * fields are null when it was not found: it ended meanwhile, or this role may not see it.
+ */
+export interface HorizonStall {
+  /** The transaction id (xid8, decimal) at the horizon: `pg_snapshot_xmin`. */
+  readonly xid: string;
+  /** Age of the oldest committed event waiting at or above the horizon. */
+  readonly waitingSeconds: number;
+  /** The holding session's backend pid (null for a prepared transaction: no session holds it). */
+  readonly pid: number | null;
+  readonly database: string | null;
+  readonly application: string | null;
+  /** `pg_stat_activity.state` (`idle in transaction`, `active`, …), or `prepared`. */
+  readonly state: string | null;
+  /** When the holding transaction began (a session) or was prepared. */
+  readonly since: Date | null;
+  readonly ageSeconds: number | null;
+  /** The prepared transaction's gid (clear it with `ROLLBACK PREPARED '<gid>'`). */
+  readonly preparedGid: string | null;
+  /** The role that owns the session or the prepared transaction. */
+  readonly user: string | null;
+}
+
 export interface EventStore {
   readonly kind: string;
   append(streamId: string, events: readonly EventData[], options?: AppendOptions): Promise<AppendResult>;
@@ -109,5 +140,10 @@ export interface EventStore {
   subscribe(options?: SubscribeOptions): AsyncIterable<SubscriptionMessage>;
   /** Position below which (inclusive) every event is final and readable: the subscription horizon. */
   headPosition(): Promise<bigint>;
+  /**
+   * Optional (PostgreSQL on node-postgres): null when no committed event waits at or above the
+   * horizon, otherwise how long one has waited and what holds the horizon. Absent: no horizon.
+   */
+  horizonStall?(): Promise<HorizonStall | null>;
   close(): Promise<void>;
 }

@@ -165,6 +165,35 @@ type ProjectionStatus {
   parkedEvents: Long!
   "Some process holds the runner lock (null on embedded PGlite)."
   active: Boolean
+  """
+  The transaction holding the event store's horizon back while this projection has events to apply
+  (null: not stalled; always null on EventStoreDB and embedded PGlite).
+  """
+  stalledBy: HorizonHolder
+}
+
+"""
+A transaction, anywhere in the PostgreSQL cluster, that holds the event store's subscription horizon
+back: events committed after it began are not delivered to projections until it ends. End it with
+SELECT pg_terminate_backend(pid), or ROLLBACK PREPARED 'preparedGid' in its database.
+"""
+type HorizonHolder {
+  "Its transaction id (pg_snapshot_xmin)."
+  xid: String!
+  "Backend pid of the holding session (null for a prepared transaction, or when not found)."
+  pid: Int
+  database: String
+  application: String
+  "pg_stat_activity state (e.g. idle in transaction), or prepared."
+  state: String
+  "When the transaction began (or was prepared), ISO-8601."
+  since: String
+  "Age of the holding transaction."
+  ageSeconds: Float
+  "Gid of the prepared transaction holding it."
+  preparedGid: String
+  "How long the oldest committed event has waited behind it."
+  waitingSeconds: Float!
 }
 
 """

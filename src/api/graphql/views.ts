@@ -127,6 +127,20 @@ export const toProjectionStatus = (s: ProjectionStatus) => ({
   lagSeconds: s.lagSeconds,
   parkedEvents: s.parked,
   active: s.active,
+  stalledBy:
+    s.stalledBy === null
+      ? null
+      : {
+          xid: s.stalledBy.xid,
+          pid: s.stalledBy.pid,
+          database: s.stalledBy.database,
+          application: s.stalledBy.application,
+          state: s.stalledBy.state,
+          since: s.stalledBy.since?.toISOString() ?? null,
+          ageSeconds: s.stalledBy.ageSeconds,
+          preparedGid: s.stalledBy.preparedGid,
+          waitingSeconds: s.stalledBy.waitingSeconds,
+        },
 });
 
 /**

@@ -9,6 +9,7 @@ import type {
   AppendResult,
   EventData,
   EventStore,
+  HorizonStall,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
@@ -20,6 +21,7 @@ import type { AppendOutcome, AppendRequest } from './append.js';
 import { AppendBatcher, DEFAULT_BATCHER_LIMITS } from './append-batcher.js';
 import type { BatcherLimits } from './append-batcher.js';
 import { ChangeSignal } from './change-signal.js';
+import { readHorizonStall } from './horizon.js';
 import { CHANNEL, CoalescedNotifier } from './notifier.js';
 import { headPosition, readAll, readStream } from './read.js';
 import type { EventStoreDb, EventStoreTables } from './schema.js';
@@ -98,6 +100,11 @@ class PostgresEventStore implements EventStore {
 
   headPosition(): Promise<bigint> {
     return headPosition(this.db);
+  }
+
+  /** PGlite is one session: nothing else can hold its horizon, and it reports no holder. */
+  horizonStall(): Promise<HorizonStall | null> {
+    return this.handle.kind === 'postgres' ? readHorizonStall(this.db) : Promise.resolve(null);
   }
 
   /** Ends subscriptions and waits for appends in flight. Does not close the database handle. */

@@ -69,9 +69,11 @@ type PageRow = { horizon: string; tail: string; scanned: number; scanned_to: str
  * Up to `limit` matching events after `after` (exclusive) and below the horizon, in position
  * order. With a filter, at most SCAN_LIMIT events are examined (positions and keys only), so a
  * filter that matches nothing still costs bounded work per read and still moves `next` forward.
+ * `beyondHorizon` drops the horizon bound (every committed event: for counting lag only).
  */
-export const readPage = async (db: EventStoreDb, after: bigint, limit: number, filter?: EventFilter): Promise<Page> => {
+export const readPage = async (db: EventStoreDb, after: bigint, limit: number, filter?: EventFilter, beyondHorizon = false): Promise<Page> => {
   const scan = isFiltered(filter) ? Math.max(limit, SCAN_LIMIT) : limit;
+  const bound = beyondHorizon ? sql`` : sql`and s.position < h.horizon`;
   const matched = isFiltered(filter)
     ? sql`select s.position from scanned m join keel_events s on s.position = m.position
           where true ${filterSql(filter)} order by s.position limit ${limit}`
@@ -83,7 +85,7 @@ export const readPage = async (db: EventStoreDb, after: bigint, limit: number, f
     ),
     scanned as materialized (
       select s.position from h, keel_events s
-      where s.position > ${after.toString()}::bigint and s.position < h.horizon
+      where s.position > ${after.toString()}::bigint ${bound}
       order by s.position limit ${scan}
     ),
     matched as (${matched})
@@ -117,7 +119,7 @@ export async function* readAll(db: EventStoreDb, options: ReadAllOptions = {}): 
   let remaining = checkMaxCount(options.maxCount);
   while (remaining > 0) {
     const limit = Math.min(PAGE_SIZE, remaining);
-    const page = await readPage(db, after, limit, options.filter);
+    const page = await readPage(db, after, limit, options.filter, options.beyondHorizon === true);
     for (const event of page.events) yield event;
     remaining -= page.events.length;
     if (page.complete) return;

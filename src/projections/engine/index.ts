@@ -16,7 +16,8 @@ import { DEFAULT_TUNING, type EngineLogger, type EngineTuning } from './tuning.j
 
 export { projectionMigrations } from './control-store.js';
 export { watchProjections, PROJECTION_CHANNEL, type ProjectionWatch, type WaitForOptions } from './position-watch.js';
-export { projectionStatuses, lagOf, type ProjectionStatus, type ProjectionState } from './status.js';
+export { projectionStatuses, lagOf, DEFAULT_HORIZON_STALL_SECONDS, type ProjectionStatus, type ProjectionState, type StatusOptions } from './status.js';
+export { clearHorizonSql, holderText } from './horizon-text.js';
 export { rebuildProjection, dropOldGenerations, type RebuildOptions, type RebuildProgress, type RebuildResult } from './rebuild.js';
 export { retryParked, skipParked, type ParkedActionResult, type ParkedTarget } from './parked-actions.js';
 export { listParked, type ParkedEvent } from './parked-store.js';

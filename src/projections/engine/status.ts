@@ -2,12 +2,19 @@
  * What `keel projections status` and the API report per projection: checkpoint, head, lag in
  * events and seconds, state and parked count.
  *
- * Lag in events is an exact count of the projection's matching events between its checkpoint and
- * the head, counted through `readAll` up to `lagCountCap` (beyond it: `lagEventsCapped`, shown as
+ * Lag in events is an exact count of the projection's matching events committed after its
+ * checkpoint, counted through `readAll` up to `lagCountCap` (beyond it: `lagEventsCapped`, shown as
  * "10000+"). Positions are not dense, so a position difference would not be a count. Lag in
  * seconds is now minus the creation time of the oldest unprojected matching event (0 caught up).
+ * Both include events committed at or above the PostgreSQL horizon (`beyondHorizon`): visible,
+ * but not deliverable while an older transaction anywhere in the cluster runs. Leaving them out
+ * showed a projection stopped by such a transaction as caught up (issue #10).
+ *
+ * `stalledBy` names that transaction (the event store's `horizonStall`) once committed events
+ * have waited behind it for `horizonStallSeconds`: shorter waits are appends committing out of
+ * order, which the horizon exists to wait for.
  */
-import type { EventStore } from '../../eventstore/port.js';
+import type { EventStore, HorizonStall } from '../../eventstore/port.js';
 import type { DatabaseHandle } from '../../platform/database.js';
 import type { Projection } from '../projection.js';
 import { readControls, type ControlRow } from './control-store.js';
@@ -36,6 +43,11 @@ export interface ProjectionStatus {
   /** Some process holds the runner lock (PostgreSQL only; null on PGlite). */
   readonly active: boolean | null;
   readonly updatedAt: Date | null;
+  /**
+   * The transaction holding the event store's horizon back while this projection has events to
+   * apply (null: none, or the adapter has no horizon).
+   */
+  readonly stalledBy: HorizonStall | null;
 }
 
 /** `rebuildActive`: whether a rebuild holds its lock (undefined when unknown, on PGlite). */
@@ -49,40 +61,53 @@ export const stateOf = (row: ControlRow | undefined, projection: Projection, reb
 
 export const DEFAULT_LAG_COUNT_CAP = 10_000;
 
+/** Committed events waiting this long behind the horizon make it a stall worth naming. */
+export const DEFAULT_HORIZON_STALL_SECONDS = 2;
+
+/** Lag after `position`: committed events, the ones the horizon still holds back included. */
 export const lagOf = async (
   store: EventStore,
   projection: Projection,
   position: bigint,
-  head: bigint,
   cap = DEFAULT_LAG_COUNT_CAP,
   now = Date.now(),
 ): Promise<{ events: number; capped: boolean; seconds: number }> => {
   let events = 0;
-  let oldest: Date | undefined;
-  if (position < head) {
-    for await (const event of store.readAll({ after: position, filter: { eventTypes: projection.eventTypes }, maxCount: cap + 1 })) {
-      if (event.position > head) break;
-      oldest ??= event.createdAt;
-      events += 1;
-    }
+  let oldest = Number.POSITIVE_INFINITY;
+  const filter = { eventTypes: projection.eventTypes };
+  for await (const event of store.readAll({ after: position, filter, maxCount: cap + 1, beyondHorizon: true })) {
+    oldest = Math.min(oldest, event.createdAt.getTime());
+    events += 1;
   }
   const capped = events > cap;
-  return { events: capped ? cap : events, capped, seconds: oldest ? Math.max(0, (now - oldest.getTime()) / 1000) : 0 };
+  return { events: capped ? cap : events, capped, seconds: events > 0 ? Math.max(0, (now - oldest) / 1000) : 0 };
 };
+
+export interface StatusOptions {
+  /** Default DEFAULT_HORIZON_STALL_SECONDS. */
+  readonly horizonStallSeconds?: number;
+}
 
 export const projectionStatuses = async (
   handle: DatabaseHandle,
   store: EventStore,
   projections: readonly Projection[],
   lagCountCap = DEFAULT_LAG_COUNT_CAP,
+  options: StatusOptions = {},
 ): Promise<ProjectionStatus[]> => {
-  const [rows, parked, head] = await Promise.all([readControls(handle.db), countParked(handle.db), store.headPosition()]);
+  const [rows, parked, head, horizon] = await Promise.all([
+    readControls(handle.db),
+    countParked(handle.db),
+    store.headPosition(),
+    store.horizonStall?.() ?? null,
+  ]);
+  const stall = horizon !== null && horizon.waitingSeconds >= (options.horizonStallSeconds ?? DEFAULT_HORIZON_STALL_SECONDS) ? horizon : null;
   const byName = new Map(rows.map((row) => [row.name, row]));
   return Promise.all(
     projections.map(async (projection) => {
       const row = byName.get(projection.name);
       const position = row?.position ?? -1n;
-      const lag = await lagOf(store, projection, position, head, lagCountCap);
+      const lag = await lagOf(store, projection, position, lagCountCap);
       return {
         name: projection.name,
         description: projection.description,
@@ -98,6 +123,7 @@ export const projectionStatuses = async (
         parked: parked.get(projection.name) ?? 0,
         active: (await isLeaderActive(handle, projectionLockKey(projection.name))) ?? null,
         updatedAt: row?.updatedAt ?? null,
+        stalledBy: lag.events > 0 ? stall : null,
       };
     }),
   );
