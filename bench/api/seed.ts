@@ -53,16 +53,18 @@ export const seedThroughApi = async (
       lastToken = stringField(received, 'receiveStock', 'consistencyToken');
     }
   });
-  const orderIds = Array.from({ length: sizes.orders }, (_, n) => `bench-o-${n}`);
+  // Order ids are the server's; each seed order's idempotency key names it, its payload gives its id.
+  const orderIds: string[] = Array.from({ length: sizes.orders }, () => '');
   await runWorkers(SEED_CALLERS, async (worker) => {
     for (const n of itemsOf(worker, SEED_CALLERS, sizes.orders)) {
       const lines = [0, 1, 2].map((k) => ({ sku: skuOf((n + k * 7) % sizes.products), quantity: 1 + k, unitPrice: PRICE }));
       const placed = await postGraphql(
         url,
-        'mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { consistencyToken } }',
-        { input: { orderId: orderIds[n], lines, currency: 'EUR' } },
+        'mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { orderId consistencyToken } }',
+        { input: { idempotencyKey: `bench-o-${n}`, lines, currency: 'EUR' } },
         tokens.customer(customerOf(n % sizes.customers)),
       );
+      orderIds[n] = stringField(placed, 'placeOrder', 'orderId');
       lastToken = stringField(placed, 'placeOrder', 'consistencyToken');
     }
   });

@@ -4,13 +4,15 @@
  * it through the command handler. The GraphQL mutations and the process manager call these.
  */
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { DomainError, ValidationError } from '../platform/errors.js';
 import { parseCommand } from './decider.js';
 import { inventoryAggregate, orderAggregate, paymentAggregate, productAggregate } from './aggregates.js';
 import type { CommandHandler } from './handler/command-handler.js';
 import type { Aggregate, CommandContext, CommandResult, DomainEventShape } from './handler/types.js';
 import { inventoryStreamId, parseInventoryCommand } from './inventory/index.js';
-import { orderStreamId, parseOrderCommand, placeOrderSchema } from './order/index.js';
+import { orderStreamId, parseOrderCommand, placeOrderInputSchema } from './order/index.js';
+import type { CatalogEntry } from './order/index.js';
 import { parsePaymentCommand, paymentStreamId } from './payment/index.js';
 import { listProductSchema, parseProductCommand, productStreamId } from './product/index.js';
 
@@ -26,9 +28,14 @@ export interface RequestContext {
   readonly commandId?: string;
   readonly correlationId?: string;
   readonly causationId?: string;
+  /** Digest of the client's request, given with `commandId` (see CommandContext.fingerprint). */
+  readonly fingerprint?: string;
 }
 
 type Input = Readonly<Record<string, unknown>>;
+
+/** The customer's part of PlaceOrder, validated before the catalog is read (fields named `data.…`). */
+const placeOrderInputCommand = z.object({ data: placeOrderInputSchema });
 
 export const toCommandContext = (request: RequestContext, suffix?: string): CommandContext => {
   const base = request.commandId ?? randomUUID();
@@ -41,6 +48,7 @@ export const toCommandContext = (request: RequestContext, suffix?: string): Comm
     now: request.now,
     ...(request.correlationId === undefined ? {} : { correlationId: request.correlationId }),
     ...(request.causationId === undefined ? {} : { causationId: request.causationId }),
+    ...(request.fingerprint === undefined || request.commandId === undefined ? {} : { fingerprint: request.fingerprint }),
   };
 };
 
@@ -78,12 +86,19 @@ export const createCommerceCommands = (handler: CommandHandler) => {
   const order = (input: Input) => orderStreamId(stringField(input, 'orderId'));
   const payment = (input: Input) => paymentStreamId(stringField(input, 'paymentId'));
 
-  /** A SKU is known once a product carrying it was listed (its inventory stream is tracked). */
-  const assertSkuKnown = async (sku: string, field: string): Promise<void> => {
-    const { state } = await handler.load(inventoryAggregate, inventoryStreamId(sku));
-    if (state.status === 'untracked') {
-      throw new DomainError('KEEL_ERR_UNKNOWN_SKU', `${field}: no listed product carries SKU "${sku}".`, { sku, field });
-    }
+  /**
+   * The SKU as the catalog has it now: its product (the inventory stream's `SkuTracked`, which never
+   * changes, so a cached read is exact) and that product's current status, price and currency, read
+   * fresh from the product's stream (concurrent orders share one read). Never from a read model.
+   */
+  const catalogEntry = async (sku: string, field: string): Promise<CatalogEntry> => {
+    const unknown = () => new DomainError('KEEL_ERR_UNKNOWN_SKU', `${field}: no listed product carries SKU "${sku}".`, { sku, field });
+    const { state: stock } = await handler.load(inventoryAggregate, inventoryStreamId(sku));
+    if (stock.status === 'untracked') throw unknown();
+    const { state: product } = await handler.load(productAggregate, productStreamId(stock.productId), { fresh: true });
+    if (product.status === 'unlisted') throw unknown();
+    const { productId, price, currency } = product;
+    return { sku, productId, listed: product.status === 'listed', price, currency };
   };
 
   return {
@@ -106,12 +121,16 @@ export const createCommerceCommands = (handler: CommandHandler) => {
       run(inventoryAggregate, parseInventoryCommand, 'ReleaseStock', input, inventory, request, suffix),
     commitStock: (input: Input, request: RequestContext, suffix?: string) =>
       run(inventoryAggregate, parseInventoryCommand, 'CommitStock', input, inventory, request, suffix),
-    /** Rejects unknown SKUs before anything is appended. */
+    /**
+     * Prices the order from the catalog (each line's product, read from its stream) and lets the
+     * order decider refuse unknown SKUs, delisted products, changed prices, mixed currencies and
+     * totals no payment accepts, before anything is appended.
+     */
     async placeOrder(input: Input, request: RequestContext) {
       checkSize(input);
-      const { lines } = parseCommand(placeOrderSchema, { type: 'PlaceOrder', data: { ...input, now: request.now } }).data;
-      await Promise.all(lines.map((line, i) => assertSkuKnown(line.sku, `data.lines.${i}.sku`)));
-      return run(orderAggregate, parseOrderCommand, 'PlaceOrder', input, order, request);
+      const { lines } = parseCommand(placeOrderInputCommand, { data: input }).data;
+      const catalog = await Promise.all(lines.map((line, i) => catalogEntry(line.sku, `data.lines.${i}.sku`)));
+      return run(orderAggregate, parseOrderCommand, 'PlaceOrder', { ...input, catalog }, order, request);
     },
     confirmOrder: (input: Input, request: RequestContext, suffix?: string) =>
       run(orderAggregate, parseOrderCommand, 'ConfirmOrder', input, order, request, suffix),

@@ -34,6 +34,20 @@ export const totalSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_IN
 
 export const timestampSchema = z.iso.datetime({ offset: true });
 
-export const nameSchema = z.string().trim().min(1).max(200);
-export const reasonSchema = z.string().trim().min(1).max(500);
-export const authorizationCodeSchema = z.string().min(1).max(100);
+/** A UTF-16 surrogate that is not half of a pair (what `String.prototype.isWellFormed` refuses). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Text PostgreSQL cannot store or compare: a NUL character (text and jsonb refuse it) or invalid
+ * Unicode (a lone surrogate has no UTF-8 encoding). The API edge refuses it in every input too.
+ */
+export const isUnstorableText = (text: string): boolean => text.includes('\u0000') || LONE_SURROGATE.test(text);
+
+export const UNSTORABLE_TEXT_MESSAGE = 'must not contain NUL characters or invalid Unicode';
+
+/** Free text a person typed (a NUL in a reason once failed a shared append batch). */
+const textSchema = () => z.string().refine((value) => !isUnstorableText(value), UNSTORABLE_TEXT_MESSAGE);
+
+export const nameSchema = textSchema().trim().min(1).max(200);
+export const reasonSchema = textSchema().trim().min(1).max(500);
+export const authorizationCodeSchema = textSchema().min(1).max(100);

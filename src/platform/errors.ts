@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   KEEL_ERR_STREAM_NOT_FOUND: 'The stream does not exist.',
   KEEL_ERR_EVENTSTORE_UNAVAILABLE: 'The event store cannot be reached.',
   KEEL_ERR_APPEND_TOO_LARGE: 'Too many events or too large a payload in one append.',
+  KEEL_ERR_IDEMPOTENCY_KEY_REUSED: 'The idempotency key was already used for a different request; use a new key.',
   // input validation (rejected before anything is appended)
   KEEL_ERR_VALIDATION: 'The command is malformed: a field is missing, of the wrong type or out of range.',
   KEEL_ERR_PAYLOAD_TOO_LARGE: 'The command payload exceeds the size limit.',
@@ -21,6 +22,8 @@ export const ERROR_CODES = {
   KEEL_ERR_PRODUCT_DELISTED: 'The product has been delisted.',
   KEEL_ERR_SKU_TAKEN: 'The SKU already belongs to another product.',
   KEEL_ERR_UNKNOWN_SKU: 'No listed product carries this SKU.',
+  KEEL_ERR_PRICE_CHANGED: 'A line\'s unit price differs from the product\'s current price; details carry the current price and currency.',
+  KEEL_ERR_CURRENCY_MISMATCH: 'The order\'s currency differs from the currency its products are priced in.',
   // inventory
   KEEL_ERR_OUT_OF_STOCK: 'Not enough units are available to reserve.',
   KEEL_ERR_RESERVATION_NOT_FOUND: 'No active reservation exists for this order.',
@@ -31,6 +34,7 @@ export const ERROR_CODES = {
   KEEL_ERR_ORDER_NOT_FOUND: 'No order with this id exists.',
   KEEL_ERR_ORDER_NOT_PENDING: 'The order is no longer pending.',
   KEEL_ERR_ORDER_ALREADY_CANCELLED: 'The order has already been cancelled.',
+  KEEL_ERR_ORDER_TOTAL_OUT_OF_RANGE: 'The order total is zero or above the largest amount a payment accepts.',
   // payments
   KEEL_ERR_PAYMENT_ALREADY_REQUESTED: 'A payment has already been requested for this id.',
   KEEL_ERR_PAYMENT_NOT_FOUND: 'No payment with this id exists.',
@@ -52,6 +56,8 @@ export const ERROR_CODES = {
   KEEL_ERR_QUERY_TOO_DEEP: 'The operation nests selections deeper than QUERY_MAX_DEPTH.',
   KEEL_ERR_QUERY_TOO_COSTLY: 'The estimated cost of the operation exceeds QUERY_MAX_COST.',
   KEEL_ERR_BODY_TOO_LARGE: 'The HTTP request body exceeds BODY_LIMIT_BYTES.',
+  KEEL_ERR_TOO_MANY_SUBSCRIPTIONS: 'The WebSocket already holds WS_MAX_SUBSCRIPTIONS_PER_SOCKET subscriptions.',
+  KEEL_ERR_TOO_MANY_SOCKETS: 'The client already holds WS_MAX_SOCKETS_PER_CLIENT WebSockets on this server.',
   KEEL_ERR_RATE_LIMITED: 'The client sent more than RATE_LIMIT_MAX requests in one RATE_LIMIT_WINDOW_MS window.',
   KEEL_ERR_READ_SIDE_UNAVAILABLE: 'This process cannot answer queries: no read side is wired into it.',
   KEEL_ERR_INTERNAL: 'An unexpected server error; the server log has the details (masked in production).',

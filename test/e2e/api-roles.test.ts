@@ -120,16 +120,17 @@ describe('keel serve --role api and --role projector on one PostgreSQL and Redis
   });
 
   it("the projector's process manager confirms an order placed through the api process", async () => {
-    const placed = await postGraphql(url, 'mutation { placeOrder(input: { orderId: "k-1", lines: [{ sku: "KETTLE", quantity: 2, unitPrice: 2900 }], currency: "EUR" }) { consistencyToken } }', undefined, alice);
+    const placed = await postGraphql(url, 'mutation { placeOrder(input: { lines: [{ sku: "KETTLE", quantity: 2, unitPrice: 2900 }], currency: "EUR" }) { orderId consistencyToken } }', undefined, alice);
     const after = consistencyTokenOf(placed, 'placeOrder');
-    const status = subscribe(wsClient(url, alice), 'subscription ($after: String) { orderStatusChanged(orderId: "k-1", after: $after) { id status } }', { after });
+    const id = (placed.body.data?.placeOrder as { orderId: string }).orderId;
+    const status = subscribe(wsClient(url, alice), 'subscription ($after: String, $id: ID!) { orderStatusChanged(orderId: $id, after: $after) { id status } }', { after, id });
     try {
-      expect(await status.next(40_000)).toEqual({ data: { orderStatusChanged: { id: 'k-1', status: 'CONFIRMED' } } });
+      expect(await status.next(40_000)).toEqual({ data: { orderStatusChanged: { id, status: 'CONFIRMED' } } });
     } finally {
       await status.close();
     }
     const mine = await postGraphql(url, 'query ($t: String) { myOrders(status: CONFIRMED, consistencyToken: $t) { edges { node { id status } } } }', { t: after }, alice);
-    expect(mine.body).toEqual({ data: { myOrders: { edges: [{ node: { id: 'k-1', status: 'CONFIRMED' } }] } } });
+    expect(mine.body).toEqual({ data: { myOrders: { edges: [{ node: { id, status: 'CONFIRMED' } }] } } });
   });
 
   it('both stop on SIGTERM with exit code 0', async () => {

@@ -37,22 +37,24 @@ describe('GraphQL mutations → command handlers (app.inject, real PostgreSQL wr
     const received = await gql(h.app, RECEIVE, { input: { sku: 'SKU-1', quantity: 10 } }, admin);
     expect(received.body.data?.receiveStock).toMatchObject({ streamId: 'inventory-SKU-1', eventTypes: ['StockReceived'], sku: 'SKU-1', quantity: 10 });
 
-    const placed = await gql(h.app, PLACE, { input: { orderId: 'o-1', lines: [{ sku: 'SKU-1', quantity: 2, unitPrice: 2999 }], currency: 'EUR' } }, alice);
+    const placed = await gql(h.app, PLACE, { input: { lines: [{ sku: 'SKU-1', quantity: 2, unitPrice: 2999 }], currency: 'EUR' } }, alice);
     expect(placed.body.errors).toBeUndefined();
-    expect(placed.body.data?.placeOrder).toMatchObject({
-      streamId: 'order-o-1',
+    const order = placed.body.data?.placeOrder as Record<string, unknown>;
+    const orderId = String(order.orderId);
+    expect(orderId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(order).toMatchObject({
+      streamId: `order-${orderId}`,
       revision: '0',
       eventTypes: ['OrderPlaced'],
-      orderId: 'o-1',
       customerId: 'alice',
       total: 5998,
       currency: 'EUR',
       status: 'PENDING',
     });
 
-    const cancelled = await gql(h.app, CANCEL, { input: { orderId: 'o-1', reason: 'changed my mind' } }, alice);
+    const cancelled = await gql(h.app, CANCEL, { input: { orderId, reason: 'changed my mind' } }, alice);
     expect(cancelled.body.errors).toBeUndefined();
-    expect(cancelled.body.data?.cancelOrder).toMatchObject({ streamId: 'order-o-1', revision: '1', eventTypes: ['OrderCancelled'], status: 'CANCELLED' });
+    expect(cancelled.body.data?.cancelOrder).toMatchObject({ streamId: `order-${orderId}`, orderId, revision: '1', eventTypes: ['OrderCancelled'], status: 'CANCELLED' });
     const placedPosition = BigInt(String((placed.body.data?.placeOrder as Record<string, unknown>).position));
     expect(BigInt(String((cancelled.body.data?.cancelOrder as Record<string, unknown>).position))).toBeGreaterThan(placedPosition);
   });

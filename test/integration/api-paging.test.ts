@@ -32,7 +32,10 @@ const connection = (response: GraphqlResponse, field: string): Connection => {
   expect(response.body.errors).toBeUndefined();
   return response.body.data?.[field] as Connection;
 };
-const ids = (page: Connection): string[] => page.edges.map((edge) => edge.node.id);
+/** Order ids are the server's: the setup names Carol's orders o1..o5 by their ids. */
+const orderNames = new Map<string, string>();
+const named = (id: string): string => orderNames.get(id) ?? id;
+const ids = (page: Connection): string[] => page.edges.map((edge) => named(edge.node.id));
 
 const tokenOf = (response: GraphqlResponse, field: string): string => {
   const payload = response.body.data?.[field];
@@ -70,7 +73,10 @@ describe('GraphQL paging on the real read side', () => {
     const readSide = createReadSide({ db: side.handle.db, cache, watch: projections, status: () => projections.status() });
     // Generous: the PostgreSQL cluster is shared and a long transaction anywhere in it holds the
     // subscription horizon back.
-    h = await openApiHarness('api_paging', { side, readSide, env: { CONSISTENCY_WAIT_MS: '30000' } });
+    // Each write a second after the last: "newest first" never rests on random order ids.
+    let tick = Date.parse('2026-12-01T10:00:00.000Z');
+    const clock = () => new Date((tick += 1000));
+    h = await openApiHarness('api_paging', { side, readSide, env: { CONSISTENCY_WAIT_MS: '30000' }, clock });
 
     // Five products, A to E by name; flash-sale stock 10, 9, 9, 100 and 3 (as numbers, not text).
     const stock: ReadonlyArray<readonly [string, number]> = [['A', 10], ['B', 9], ['C', 9], ['D', 100], ['E', 3]];
@@ -81,13 +87,18 @@ describe('GraphQL paging on the real read side', () => {
       await mutate('mutation ($input: ReceiveStockInput!) { receiveStock(input: $input) { consistencyToken } }', { sku: `SKU-${letter}`, quantity: units }, admin, 'receiveStock');
     }
     // Carol's orders o1..o5 (o5 newest); o2 and o4 cancelled.
+    const idOf = new Map<string, string>();
     for (const n of [1, 2, 3, 4, 5]) {
-      t = await mutate('mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { consistencyToken } }', {
-        orderId: `o${n}`, lines: [{ sku: 'SKU-A', quantity: 1, unitPrice: 100 }], currency: 'EUR',
-      }, carol, 'placeOrder');
+      const placed = await gql(h.app, 'mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { orderId consistencyToken } }', {
+        input: { lines: [{ sku: 'SKU-A', quantity: 1, unitPrice: 100 }], currency: 'EUR' },
+      }, carol);
+      t = tokenOf(placed, 'placeOrder');
+      const orderId = (placed.body.data?.placeOrder as { orderId: string }).orderId;
+      orderNames.set(orderId, `o${n}`);
+      idOf.set(`o${n}`, orderId);
     }
-    for (const orderId of ['o2', 'o4']) {
-      t = await mutate('mutation ($input: CancelOrderInput!) { cancelOrder(input: $input) { consistencyToken } }', { orderId, reason: 'changed my mind' }, carol, 'cancelOrder');
+    for (const name of ['o2', 'o4']) {
+      t = await mutate('mutation ($input: CancelOrderInput!) { cancelOrder(input: $input) { consistencyToken } }', { orderId: idOf.get(name), reason: 'changed my mind' }, carol, 'cancelOrder');
     }
   });
   afterAll(async () => {
@@ -126,10 +137,10 @@ describe('GraphQL paging on the real read side', () => {
 
   it('filters myOrders by status, paging within the filter', async () => {
     const cancelled = connection(await gql(h.app, MY_ORDERS, { first: 1, status: 'CANCELLED', t }, carol), 'myOrders');
-    expect(cancelled.edges.map((edge) => edge.node)).toEqual([{ id: 'o4', status: 'CANCELLED' }]);
+    expect(cancelled.edges.map((edge) => ({ ...edge.node, id: named(edge.node.id) }))).toEqual([{ id: 'o4', status: 'CANCELLED' }]);
     expect(cancelled.pageInfo.hasNextPage).toBe(true);
     const more = connection(await gql(h.app, MY_ORDERS, { first: 1, status: 'CANCELLED', after: cancelled.pageInfo.endCursor }, carol), 'myOrders');
-    expect(more.edges.map((edge) => edge.node)).toEqual([{ id: 'o2', status: 'CANCELLED' }]);
+    expect(more.edges.map((edge) => ({ ...edge.node, id: named(edge.node.id) }))).toEqual([{ id: 'o2', status: 'CANCELLED' }]);
     expect(more.pageInfo.hasNextPage).toBe(false);
 
     const pending = connection(await gql(h.app, MY_ORDERS, { first: 10, status: 'PENDING' }, carol), 'myOrders');

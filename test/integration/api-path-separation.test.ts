@@ -122,16 +122,17 @@ describe('write path and read path on separate PostgreSQL credentials', () => {
     const listed = await gql(h.app, 'mutation { listProduct(input: { productId: "sep", sku: "SEP", name: "Separated", price: 100, currency: "EUR" }) { consistencyToken } }', undefined, admin);
     expect(listed.body.errors).toBeUndefined();
     await gql(h.app, 'mutation { receiveStock(input: { sku: "SEP", quantity: 3 }) { consistencyToken } }', undefined, admin);
-    const placed = await gql(h.app, 'mutation { placeOrder(input: { orderId: "sep-1", lines: [{ sku: "SEP", quantity: 1, unitPrice: 100 }], currency: "EUR" }) { consistencyToken } }', undefined, alice);
+    const placed = await gql(h.app, 'mutation { placeOrder(input: { lines: [{ sku: "SEP", quantity: 1, unitPrice: 100 }], currency: "EUR" }) { orderId } }', undefined, alice);
     expect(placed.body.errors).toBeUndefined();
-    const cancelled = await gql(h.app, 'mutation { cancelOrder(input: { orderId: "sep-1", reason: "test" }) { consistencyToken } }', undefined, alice);
+    const orderId = (placed.body.data?.placeOrder as { orderId: string }).orderId;
+    const cancelled = await gql(h.app, 'mutation ($id: ID!) { cancelOrder(input: { orderId: $id, reason: "test" }) { consistencyToken } }', { id: orderId }, alice);
     expect(cancelled.body.errors).toBeUndefined();
     const t = (cancelled.body.data?.cancelOrder as { consistencyToken: string }).consistencyToken;
 
     const read = await gql(
       h.app,
-      'query ($t: String) { product(id: "sep", consistencyToken: $t) { name availability { received } } order(id: "sep-1", consistencyToken: $t) { status lines { product { name } } } }',
-      { t },
+      'query ($t: String, $id: ID!) { product(id: "sep", consistencyToken: $t) { name availability { received } } order(id: $id, consistencyToken: $t) { status lines { product { name } } } }',
+      { t, id: orderId },
       alice,
     );
     expect(read.body).toEqual({ data: { product: { name: 'Separated', availability: { received: 3 } }, order: { status: 'CANCELLED', lines: [{ product: { name: 'Separated' } }] } } });

@@ -41,6 +41,8 @@ describe('GraphQL read path on the real read side (engine, read models, Redis ca
   let projections: Projections;
   let h: ApiHarness;
   let url: string;
+  /** Alice's order from the orders test (ids are the server's). */
+  let readOrderId = '';
   beforeAll(async () => {
     side = await openWriteSide('api_read_path');
     const logger = silentLogger();
@@ -78,9 +80,10 @@ describe('GraphQL read path on the real read side (engine, read models, Redis ca
     expect(board.body).toEqual({ data: { flashSaleBoard: [{ sku: 'LAMP', unitsLeft: 7, sold: 0, product: { name: 'Desk lamp' } }] } });
   });
 
-  it("shows a customer their orders with lines and timeline, and refuses another customer's order", async () => {
-    const placed = await gql(h.app, PLACE, { input: { orderId: 'o-read', lines: [{ sku: 'LAMP', quantity: 2, unitPrice: 4500 }], currency: 'EUR' } }, alice);
+  it("shows a customer their orders with lines and timeline; another customer's order reads as absent", async () => {
+    const placed = await gql(h.app, PLACE, { input: { lines: [{ sku: 'LAMP', quantity: 2, unitPrice: 4500 }], currency: 'EUR' } }, alice);
     const t = tokenOf(placed, 'placeOrder');
+    readOrderId = String((placed.body.data?.placeOrder as Record<string, unknown>).orderId);
     const mine = await gql(
       h.app,
       'query ($t: String) { myOrders(first: 5, consistencyToken: $t) { edges { node { id status total lines { sku quantity product { name } } timeline { type } } } } }',
@@ -89,11 +92,16 @@ describe('GraphQL read path on the real read side (engine, read models, Redis ca
     );
     expect(mine.body.errors).toBeUndefined();
     expect(mine.body.data?.myOrders).toEqual({
-      edges: [{ node: { id: 'o-read', status: 'PENDING', total: 9000, lines: [{ sku: 'LAMP', quantity: 2, product: { name: 'Desk lamp' } }], timeline: [{ type: 'OrderPlaced' }] } }],
+      edges: [{ node: { id: readOrderId, status: 'PENDING', total: 9000, lines: [{ sku: 'LAMP', quantity: 2, product: { name: 'Desk lamp' } }], timeline: [{ type: 'OrderPlaced' }] } }],
     });
     expect((await gql(h.app, 'query ($t: String) { myOrders(consistencyToken: $t) { edges { node { id } } } }', { t }, bob)).body.data?.myOrders).toEqual({ edges: [] });
-    expect(codes(await gql(h.app, '{ order(id: "o-read") { id } }', undefined, bob))).toEqual(['FORBIDDEN']);
-    expect((await gql(h.app, '{ order(id: "o-read") { id customerId } }', undefined, admin)).body.data).toEqual({ order: { id: 'o-read', customerId: 'alice' } });
+    // Regression (issue #10): FORBIDDEN here told bob the id exists; now it answers as for no order.
+    const ORDER = 'query ($id: ID!) { order(id: $id) { id customerId } }';
+    const notHis = await gql(h.app, ORDER, { id: readOrderId }, bob);
+    const absent = await gql(h.app, ORDER, { id: 'no-such-order' }, bob);
+    expect(notHis.body).toEqual({ data: { order: null } });
+    expect(notHis.body).toEqual(absent.body);
+    expect((await gql(h.app, ORDER, { id: readOrderId }, admin)).body.data).toEqual({ order: { id: readOrderId, customerId: 'alice' } });
   });
 
   it('names the lagging projection when a token is not reached in time', async () => {
@@ -121,31 +129,35 @@ describe('GraphQL read path on the real read side (engine, read models, Redis ca
   });
 
   it('pushes availability changes and order status changes over graphql-ws, resuming from a token', async () => {
-    const placed = await gql(h.app, PLACE, { input: { orderId: 'o-sub', lines: [{ sku: 'LAMP', quantity: 1, unitPrice: 4500 }], currency: 'EUR' } }, alice);
+    const placed = await gql(h.app, PLACE, { input: { lines: [{ sku: 'LAMP', quantity: 1, unitPrice: 4500 }], currency: 'EUR' } }, alice);
     const after = tokenOf(placed, 'placeOrder');
+    const orderId = String((placed.body.data?.placeOrder as Record<string, unknown>).orderId);
     // With `after`, a change committed before the subscription is registered is not lost either:
     // the current state is delivered first when it is newer than the token.
     const stock = subscribe(wsClient(url), 'subscription ($after: String) { availabilityChanged(sku: "LAMP", after: $after) { sku received available } }', { after });
-    const status = subscribe(wsClient(url, alice), 'subscription ($after: String) { orderStatusChanged(orderId: "o-sub", after: $after) { id status } }', { after });
+    const status = subscribe(wsClient(url, alice), 'subscription ($after: String, $id: ID!) { orderStatusChanged(orderId: $id, after: $after) { id status } }', { after, id: orderId });
     try {
       await gql(h.app, RECEIVE, { input: { sku: 'LAMP', quantity: 5 } }, admin);
       expect(await stock.next(40_000)).toEqual({ data: { availabilityChanged: { sku: 'LAMP', received: 12, available: 12 } } });
-      await gql(h.app, CANCEL, { input: { orderId: 'o-sub', reason: 'too slow' } }, alice);
-      expect(await status.next(40_000)).toEqual({ data: { orderStatusChanged: { id: 'o-sub', status: 'CANCELLED' } } });
+      await gql(h.app, CANCEL, { input: { orderId, reason: 'too slow' } }, alice);
+      expect(await status.next(40_000)).toEqual({ data: { orderStatusChanged: { id: orderId, status: 'CANCELLED' } } });
     } finally {
       await stock.close();
       await status.close();
     }
   });
 
-  it("refuses a subscription to another customer's order", async () => {
-    const spy = subscribe(wsClient(url, bob), 'subscription { orderStatusChanged(orderId: "o-read") { id status } }');
+  it("refuses a subscription to another customer's order exactly as one to no order", async () => {
+    const SPY = 'subscription ($id: ID!) { orderStatusChanged(orderId: $id) { id status } }';
+    const spy = subscribe(wsClient(url, bob), SPY, { id: readOrderId });
+    const none = subscribe(wsClient(url, bob), SPY, { id: 'no-such-order' });
     try {
-      expect(await spy.next()).toEqual({
-        error: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN' }), path: ['orderStatusChanged'] })],
-      });
+      const refusal = { error: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'KEEL_ERR_ORDER_NOT_FOUND' }), path: ['orderStatusChanged'] })] };
+      expect(await spy.next()).toEqual(refusal);
+      expect(await none.next()).toEqual(refusal);
     } finally {
       await spy.close();
+      await none.close();
     }
   });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FulfilmentRunner } from '../../src/commands/fulfilment/runner.js';
-import { KeelError } from '../../src/platform/errors.js';
+import { KeelError, ValidationError } from '../../src/platform/errors.js';
 import { createFulfilmentHarness, TTL_MS, type FulfilmentHarness } from '../support/fulfilment-harness.js';
 import { countEvents, openWriteSide, type WriteSide } from '../support/write-side.js';
 
@@ -101,6 +101,22 @@ describe('order fulfilment process manager (real PostgreSQL)', () => {
     runner = await h.start();
     await h.until('o6 committed after the restart', async () => (await h.stock('B')).sold === before + 1);
     expect((await h.stock('B')).reserved).toBe(0);
+  });
+
+  it('a step refused for good cancels the order at once, with the reason, and releases its stock', async () => {
+    await runner.stop();
+    runner = await h.start((commerce) => ({
+      ...commerce,
+      // What a payment refuses for good (an amount it cannot take) is a validation error.
+      requestPayment: () => Promise.reject(new ValidationError('data.amount', 'too large (test)')),
+    }));
+    await h.place('o7', [{ sku: 'A', quantity: 2 }]);
+    await h.until('o7 cancelled', h.statusOf('o7', 'cancelled'), 5_000);
+    const order = await h.orderState('o7');
+    expect(order.status === 'cancelled' && order.reason).toBe('fulfilment step after OrderPlaced refused: KEEL_ERR_VALIDATION');
+    await h.until('A released', async () => (await h.stock('A')).reserved === 0, 5_000);
+    await runner.stop();
+    runner = await h.start();
   });
 
   it('restart-safe: replaying from an old checkpoint repeats no step (no new events, no second charge)', async () => {

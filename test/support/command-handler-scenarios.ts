@@ -5,8 +5,9 @@
  * test/integration/esdb-write-side.test.ts (the EventStoreDB adapter).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inventoryAggregate } from '../../src/commands/aggregates.js';
+import { inventoryAggregate, productAggregate } from '../../src/commands/aggregates.js';
 import { inventoryStreamId } from '../../src/commands/inventory/index.js';
+import { productStreamId } from '../../src/commands/product/index.js';
 import { at, commandsOn, countEvents, type WriteSide } from './write-side.js';
 
 const NOW = '2026-11-23T10:00:00.000Z';
@@ -50,6 +51,50 @@ export const describeCommandHandling = (name: string, open: () => Promise<WriteS
         expect(resent.position).toBe(original.position);
         expect(resent.events).toEqual(original.events);
       }
+    });
+
+    it('regression: a key reused for another request was answered as a duplicate — refused; a true re-send answers with what was stored', async () => {
+      const first = commandsOn(side.store);
+      await list(first.commerce, 'p-idem', 'SKU-IDEM');
+      const key = { ...at(NOW), commandId: 'api:changePrice:admin:cp1' };
+      const original = await first.commerce.changePrice({ productId: 'p-idem', price: 1500 }, { ...key, fingerprint: 'price-1500' });
+      const before = await countEvents(side);
+      for (const process of [first, commandsOn(side.store)]) {
+        await expect(process.commerce.changePrice({ productId: 'p-idem', price: 9999 }, { ...key, fingerprint: 'price-9999' }))
+          .rejects.toMatchObject({ code: 'KEEL_ERR_IDEMPOTENCY_KEY_REUSED', message: expect.not.stringContaining('product-') });
+        const resent = await process.commerce.changePrice({ productId: 'p-idem', price: 1500 }, { ...key, fingerprint: 'price-1500' });
+        expect(resent).toMatchObject({ duplicate: true, revision: original.revision, position: original.position, events: original.events });
+      }
+      // Two requests with one key in the same batch: the first is decided, the other refused.
+      const batched = await Promise.allSettled([
+        first.commerce.changePrice({ productId: 'p-idem', price: 1700 }, { ...at(NOW), commandId: 'cp2', fingerprint: 'a' }),
+        first.commerce.changePrice({ productId: 'p-idem', price: 1800 }, { ...at(NOW), commandId: 'cp2', fingerprint: 'b' }),
+      ]);
+      expect(batched.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as { code?: string }).code))).toEqual(['ok', 'KEEL_ERR_IDEMPOTENCY_KEY_REUSED']);
+      expect(await countEvents(side)).toBe(before + 1);
+      const { state } = await commandsOn(side.store).handler.load(productAggregate, productStreamId('p-idem'));
+      expect(state.status === 'listed' && state.price).toBe(1700);
+    });
+
+    it('regression: placeOrder trusted the client price — it prices from the product stream, as another process last changed it', async () => {
+      const shop = commandsOn(side.store);
+      await shop.commerce.listProduct({ productId: 'p-kettle', sku: 'KETTLE', name: 'Kettle', price: 2999, currency: 'EUR' }, at(NOW));
+      await shop.commerce.receiveStock({ sku: 'KETTLE', quantity: 10 }, at(NOW));
+      const order = (orderId: string, line: Record<string, unknown>, currency?: string) =>
+        shop.commerce.placeOrder({ orderId, customerId: 'c1', lines: [{ sku: 'KETTLE', quantity: 3, ...line }], ...(currency ? { currency } : {}) }, at(NOW));
+      const before = await countEvents(side);
+      await expect(order('o-cheat', { unitPrice: 1 }, 'JPY')).rejects.toMatchObject({ code: 'KEEL_ERR_PRICE_CHANGED', details: { currentPrice: 2999, currency: 'EUR' } });
+      await expect(order('o-yen', {}, 'JPY')).rejects.toMatchObject({ code: 'KEEL_ERR_CURRENCY_MISMATCH' });
+      expect(await countEvents(side)).toBe(before);
+      const placed = await order('o-fair', {});
+      expect(placed.events).toEqual([{ type: 'OrderPlaced', data: expect.objectContaining({ total: 3 * 2999, currency: 'EUR', lines: [{ sku: 'KETTLE', quantity: 3, unitPrice: 2999 }] }) }]);
+      // The price changes in another process; this one has the product cached and must not use it.
+      await commandsOn(side.store).commerce.changePrice({ productId: 'p-kettle', price: 3499 }, at(NOW));
+      await expect(order('o-stale', { unitPrice: 2999 })).rejects.toMatchObject({ code: 'KEEL_ERR_PRICE_CHANGED', details: { sentPrice: 2999, currentPrice: 3499 } });
+      const repriced = await order('o-new', { unitPrice: 3499 }, 'EUR');
+      expect(repriced.events[0]?.data).toMatchObject({ total: 3 * 3499 });
+      await commandsOn(side.store).commerce.delistProduct({ productId: 'p-kettle', reason: 'recalled' }, at(NOW));
+      await expect(order('o-recalled', {})).rejects.toMatchObject({ code: 'KEEL_ERR_PRODUCT_DELISTED', details: { sku: 'KETTLE' } });
     });
 
     it('stores metadata: command id, correlation, causation, actor and timestamp on every event', async () => {

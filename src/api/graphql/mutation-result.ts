@@ -4,6 +4,8 @@
  * `MutationResult` fields of the payload. Command validation errors are renamed from the command's
  * `data.<field>` to the mutation's `input.<field>`, so the client learns which input field is wrong.
  */
+import { createHash } from 'node:crypto';
+import stableStringify from 'safe-stable-stringify';
 import type { RequestContext } from '../../commands/commerce.js';
 import { ValidationError } from '../../platform/errors.js';
 import { actorOf } from '../auth.js';
@@ -39,18 +41,27 @@ export const commandIdOf = (mutation: string, user: User, key: string | null | u
   return `api:${mutation}:${user.subject}:${key}`;
 };
 
+/**
+ * The request's fingerprint: a digest of the mutation's input (keys sorted, the key itself left
+ * out). Stored with the command's first event, it tells a true retry from a key reused for another
+ * request (KEEL_ERR_IDEMPOTENCY_KEY_REUSED), the way payment APIs answer that.
+ */
+export const fingerprintOf = (mutation: string, input: Readonly<Record<string, unknown>>): string =>
+  createHash('sha256').update(`${mutation}\n${stableStringify(commandInput(input)) ?? ''}`).digest('base64url').slice(0, 22);
+
 export const requestContextOf = (
   scope: RequestScope,
   mutation: string,
   user: User,
-  key: string | null | undefined,
+  input: Readonly<Record<string, unknown>> & { readonly idempotencyKey?: unknown },
+  key: unknown = input.idempotencyKey,
 ): RequestContext => {
-  const commandId = commandIdOf(mutation, user, key);
+  const commandId = commandIdOf(mutation, user, typeof key === 'string' ? key : undefined);
   return {
     actor: actorOf(user),
     now: scope.now,
     correlationId: scope.requestId,
-    ...(commandId === undefined ? {} : { commandId }),
+    ...(commandId === undefined ? {} : { commandId, fingerprint: fingerprintOf(mutation, input) }),
   };
 };
 

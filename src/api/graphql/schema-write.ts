@@ -3,7 +3,9 @@ export const writeSchema = /* GraphQL */ `
 """
 What every mutation returns: where its events went. consistencyToken makes a later query wait
 until the projections have applied this write. duplicate is true when the idempotencyKey had already
-been used for this mutation by this client: nothing was written and the original result is returned.
+been used for this mutation by this client with the same input: nothing was written and the payload
+answers with what was stored then. The same key with a different input is refused
+(KEEL_ERR_IDEMPOTENCY_KEY_REUSED).
 """
 interface MutationResult {
   streamId: String!
@@ -92,15 +94,22 @@ type ReceiveStockPayload implements MutationResult {
 input OrderLineInput {
   sku: String!
   quantity: Int!
-  "The unit price the customer saw, integer minor units."
-  unitPrice: Int!
+  """
+  Optional: the unit price the customer saw, integer minor units. The order is priced from the
+  catalog; a price given here that is not the current one refuses the order with
+  KEEL_ERR_PRICE_CHANGED, whose extensions carry the current prices.
+  """
+  unitPrice: Int
 }
 
+"""
+The order id is the server's: derived from the customer and the idempotencyKey (a retried checkout
+lands on the same order), random without a key. Read it from the payload.
+"""
 input PlaceOrderInput {
-  "Optional: generated when absent (derived from idempotencyKey when that is given)."
-  orderId: ID
   lines: [OrderLineInput!]!
-  currency: String!
+  "Optional: the currency the customer saw (ISO-4217); one that is not the catalog's refuses the order (KEEL_ERR_CURRENCY_MISMATCH)."
+  currency: String
   idempotencyKey: String
 }
 

@@ -7,7 +7,7 @@
  */
 import type { RecordedEvent } from '../../eventstore/port.js';
 import { parseEventOf, type OrderEvent, type PaymentEvent } from '../../events/index.js';
-import { DomainError, type ErrorCode } from '../../platform/errors.js';
+import { DomainError, isKeelError, type ErrorCode } from '../../platform/errors.js';
 import { orderAggregate, paymentAggregate } from '../aggregates.js';
 import type { CommerceCommands, RequestContext } from '../commerce.js';
 import type { CommandHandler } from '../handler/command-handler.js';
@@ -54,27 +54,46 @@ const PAYMENT_SETTLED: readonly ErrorCode[] = ['KEEL_ERR_PAYMENT_INVALID_STATE',
  * payment provider call gets a key of its own, so a slow provider never holds up that order's
  * cancellation or expiry (the reaction to the late answer copes with a cancelled order).
  */
-export const sequenceKeyOf = (event: RecordedEvent): string => {
+const orderIdOf = (event: RecordedEvent): string | undefined => {
   const data = event.data;
-  const orderId = typeof data === 'object' && data !== null && 'orderId' in data && typeof data.orderId === 'string'
-    ? data.orderId
-    : event.streamId;
+  return typeof data === 'object' && data !== null && 'orderId' in data && typeof data.orderId === 'string' ? data.orderId : undefined;
+};
+
+export const sequenceKeyOf = (event: RecordedEvent): string => {
+  const orderId = orderIdOf(event) ?? event.streamId;
   return event.type === 'PaymentRequested' ? `provider-call:${orderId}` : orderId;
 };
 
-export const react = async (deps: FulfilmentDeps, recorded: RecordedEvent): Promise<void> => {
-  const event: FulfilmentEvent = parseEventOf(FULFILMENT_EVENT_TYPES, recorded);
+/** The context of the commands a reaction to `recorded` sends: their ids derive from the event's. */
+const requestFor = (deps: FulfilmentDeps, recorded: RecordedEvent): RequestContext => {
   const correlationId = typeof recorded.metadata.correlationId === 'string' ? recorded.metadata.correlationId : recorded.id;
   // Decisions use the time of the event, not the wall clock, so a reaction that runs again after a
   // crash decides exactly as it did the first time.
   const eventTime = typeof recorded.metadata.timestamp === 'string' ? recorded.metadata.timestamp : deps.clock().toISOString();
-  const request: RequestContext = {
-    actor: ACTOR,
-    now: eventTime,
-    commandId: recorded.id,
-    correlationId,
-    causationId: recorded.id,
-  };
+  return { actor: ACTOR, now: eventTime, commandId: recorded.id, correlationId, causationId: recorded.id };
+};
+
+/**
+ * A step of `recorded`'s reaction was refused for good (or failed past its retries): the order
+ * must not stay pending holding stock until its reservation expires. It is cancelled now with the
+ * reason, and the OrderCancelled reaction releases its stock and refunds what was paid. An order
+ * no longer pending (already confirmed or cancelled) is left as it is.
+ */
+export const cancelAfterFailedStep = async (deps: FulfilmentDeps, recorded: RecordedEvent, failure: unknown): Promise<boolean> => {
+  const orderId = orderIdOf(recorded);
+  if (orderId === undefined || recorded.type === 'OrderCancelled') return false;
+  const why = isKeelError(failure) ? failure.code : 'an unexpected error';
+  const reason = `fulfilment step after ${recorded.type} refused: ${why}`;
+  const cancelled = await unless(
+    [...NOT_PENDING, 'KEEL_ERR_ORDER_NOT_FOUND'],
+    deps.commerce.cancelOrder({ orderId, reason }, requestFor(deps, recorded), 'cancel-after-failed-step'),
+  );
+  return !(cancelled instanceof DomainError);
+};
+
+export const react = async (deps: FulfilmentDeps, recorded: RecordedEvent): Promise<void> => {
+  const event: FulfilmentEvent = parseEventOf(FULFILMENT_EVENT_TYPES, recorded);
+  const request = requestFor(deps, recorded);
   switch (event.type) {
     case 'OrderPlaced':
       return onOrderPlaced(deps, event.data, request);
@@ -113,6 +132,9 @@ const onOrderPlaced = async (deps: FulfilmentDeps, order: DataOf<'OrderPlaced'>,
     await unless(NOT_PENDING, deps.commerce.cancelOrder({ orderId, reason: `${refused.code}${sku}` }, request, 'cancel'));
     return;
   }
+  // An order cancelled while its stock was being reserved (or before a replay) is not charged.
+  const { state: now } = await deps.handler.load(orderAggregate, orderStreamId(orderId));
+  if (now.status !== 'pending') return;
   const payment = { paymentId: orderId, orderId, amount: order.total, currency: order.currency };
   await unless(PAYMENT_SETTLED, deps.commerce.requestPayment(payment, request, 'request-payment'));
 };

@@ -9,7 +9,7 @@ import { isKeelError } from '../../platform/errors.js';
 import { migrateToLatest } from '../../platform/database.js';
 import { jitteredDelay, sleep } from '../handler/retry.js';
 import { CheckpointTracker } from './checkpoint-tracker.js';
-import { FULFILMENT_EVENT_TYPES, sequenceKeyOf, react, type FulfilmentDeps } from './reactions.js';
+import { cancelAfterFailedStep, FULFILMENT_EVENT_TYPES, sequenceKeyOf, react, type FulfilmentDeps } from './reactions.js';
 import { expireDueOrders } from './sweeper.js';
 import { fulfilmentMigrations, readCheckpoint, writeCheckpoint, type FulfilmentDb, type FulfilmentTables } from './store.js';
 
@@ -62,6 +62,28 @@ export const startFulfilment = async (options: FulfilmentOptions): Promise<Fulfi
   let slotFreed: (() => void) | undefined;
 
   /**
+   * After a step failed for good: cancels the order (its stock is released by the OrderCancelled
+   * reaction), retried like a reaction. True once done or given up (logged); false when shutdown
+   * interrupted it, so the reaction runs again on the next start.
+   */
+  const settleFailedStep = async (event: RecordedEvent, failure: unknown): Promise<boolean> => {
+    const about = { event: { id: event.id, type: event.type, position: event.position.toString() } };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (await cancelAfterFailedStep(deps, event, failure)) options.logger.info(about, 'order cancelled after a failed fulfilment step');
+        return true;
+      } catch (err) {
+        if (controller.signal.aborted) return false;
+        if (attempt >= maxAttempts) {
+          options.logger.error({ ...about, err }, 'could not cancel the order after a failed fulfilment step');
+          return true;
+        }
+        await sleep(jitteredDelay({ maxRetries: maxAttempts, baseMs: 50, maxMs: 5_000 }, attempt));
+      }
+    }
+  };
+
+  /**
    * Runs the reaction; true once it is handled (done, refused by the domain, or given up after
    * `maxAttempts`), false when shutdown interrupted its retries: its position must then not be
    * checkpointed, so the next start runs it again (its commands are idempotent).
@@ -74,16 +96,16 @@ export const startFulfilment = async (options: FulfilmentOptions): Promise<Fulfi
       } catch (error) {
         const context = { event: { id: event.id, type: event.type, position: event.position.toString() }, attempt, err: error };
         if (isKeelError(error) && !TRANSIENT.has(error.code)) {
-          options.logger.warn(context, 'fulfilment step refused; moving on');
-          return true;
+          options.logger.warn(context, 'fulfilment step refused for good; cancelling the order');
+          return settleFailedStep(event, error);
         }
         if (controller.signal.aborted) {
           options.logger.warn(context, 'fulfilment reaction interrupted by shutdown; it runs again on the next start');
           return false;
         }
         if (attempt >= maxAttempts) {
-          options.logger.error(context, 'fulfilment reaction failed; giving up on this event');
-          return true;
+          options.logger.error(context, 'fulfilment reaction failed; giving up on this event and cancelling the order');
+          return settleFailedStep(event, error);
         }
         await sleep(jitteredDelay({ maxRetries: maxAttempts, baseMs: 50, maxMs: 5_000 }, attempt));
       }

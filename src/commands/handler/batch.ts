@@ -1,4 +1,5 @@
 import type { EventData } from '../../eventstore/port.js';
+import { KeelError } from '../../platform/errors.js';
 import { eventIdFor } from './event-ids.js';
 import type { MutableSnapshot } from './stream-loader.js';
 import type { Aggregate, CommandContext, CommandResult, DomainEventShape } from './types.js';
@@ -44,9 +45,20 @@ export const toEventData = (job: Job, event: DomainEventShape, index: number): E
       actor: context.actor,
       timestamp: context.now,
       ...(commandType === undefined ? {} : { commandType }),
+      ...(index === 0 && context.fingerprint !== undefined ? { commandFingerprint: context.fingerprint } : {}),
     },
   };
 };
+
+/** The error a command id reused for another request gets: it names nothing internal. */
+export const idempotencyKeyReused = (): KeelError =>
+  new KeelError('KEEL_ERR_IDEMPOTENCY_KEY_REUSED', 'This idempotency key was already used for a different request; send a new key.');
+
+/** An error outcome when both requests carry fingerprints and they differ (the key was reused). */
+const reused = (context: CommandContext, recorded: string | undefined): Outcome | undefined =>
+  context.fingerprint !== undefined && recorded !== undefined && context.fingerprint !== recorded
+    ? { kind: 'error', error: idempotencyKeyReused() }
+    : undefined;
 
 /**
  * Decides the queued commands in order against one state: each sees the events of the ones before.
@@ -63,11 +75,11 @@ export const decideBatch = (jobs: readonly Job[], snapshot: MutableSnapshot<unkn
     const handled = snapshot.commands.get(commandId);
     const earlier = inBatch.get(commandId);
     if (handled) {
-      outcomes.push({ kind: 'duplicate', ...handled });
+      outcomes.push(reused(job.context, handled.fingerprint) ?? { kind: 'duplicate', ...handled });
       continue;
     }
     if (earlier !== undefined) {
-      outcomes.push({ kind: 'same-as', index: earlier });
+      outcomes.push(reused(job.context, jobs[earlier]?.context.fingerprint) ?? { kind: 'same-as', index: earlier });
       continue;
     }
     inBatch.set(commandId, index);
@@ -95,10 +107,12 @@ export const advanceSnapshot = (
   for (const [index, outcome] of batch.outcomes.entries()) {
     const job = jobs[index];
     if (!job || outcome.kind !== 'decided' || outcome.events.length === 0) continue;
+    const { fingerprint } = job.context;
     snapshot.commands.set(job.context.commandId, {
       firstRevision: base + 1n + BigInt(outcome.offset),
       count: outcome.events.length,
       position: appended.position,
+      ...(fingerprint === undefined ? {} : { fingerprint }),
     });
   }
   snapshot.state = batch.state;

@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
-import { WrongExpectedRevisionError } from '../../eventstore/errors.js';
+import { DuplicateEventIdError, WrongExpectedRevisionError } from '../../eventstore/errors.js';
 import type { EventStore } from '../../eventstore/port.js';
 import { KeelError } from '../../platform/errors.js';
-import { advanceSnapshot, decideBatch, type DecidedBatch, type Job } from './batch.js';
+import { advanceSnapshot, decideBatch, idempotencyKeyReused, type DecidedBatch, type Job } from './batch.js';
 import { defaultBackoff, jitteredDelay, sleep, type BackoffPolicy } from './retry.js';
 import { loadStream, type MutableSnapshot } from './stream-loader.js';
 import type { Aggregate, CommandContext, CommandResult, DomainEventShape } from './types.js';
@@ -74,6 +74,26 @@ export const createCommandHandler = (store: EventStore, options: CommandHandlerO
     return loaded;
   };
 
+  /**
+   * A read of the stream from the store. Concurrent fresh reads of one stream share one read (a
+   * flash sale prices every order from the same product stream). The result replaces the cached
+   * state unless a batch of this stream is deciding on it, or the cache already holds a newer one.
+   */
+  const freshLoads = new Map<string, Promise<MutableSnapshot<unknown>>>();
+  const freshSnapshotOf = (aggregate: Job['aggregate'], streamId: string): Promise<MutableSnapshot<unknown>> => {
+    const pending = freshLoads.get(streamId);
+    if (pending) return pending;
+    const load = loadStream(store, aggregate, streamId)
+      .then((loaded) => {
+        const cached = cache.get(streamId);
+        if (!queues.has(streamId) && (cached === undefined || cached.revision <= loaded.revision)) cache.set(streamId, loaded);
+        return loaded;
+      })
+      .finally(() => freshLoads.delete(streamId));
+    freshLoads.set(streamId, load);
+    return load;
+  };
+
   const settle = async (
     streamId: string,
     jobs: readonly Job[],
@@ -140,7 +160,14 @@ export const createCommandHandler = (store: EventStore, options: CommandHandlerO
       } catch (error) {
         cache.delete(streamId);
         if (!(error instanceof WrongExpectedRevisionError)) {
-          for (const job of jobs) job.reject(error);
+          // One caller's bad command must not fail the others it was batched with: each alone.
+          if (jobs.length > 1) {
+            for (const job of jobs) await runBatch(streamId, [job]);
+            return;
+          }
+          // An event id stored elsewhere: the command id (the client's key) was used for another request.
+          const refused = error instanceof DuplicateEventIdError ? idempotencyKeyReused() : error;
+          for (const job of jobs) job.reject(refused);
           return;
         }
         stats.conflicts++;
@@ -193,9 +220,7 @@ export const createCommandHandler = (store: EventStore, options: CommandHandlerO
       streamId: string,
       options: { readonly fresh?: boolean } = {},
     ): Promise<StreamState<S>> {
-      // A fresh read does not replace the cache while a batch of this stream is deciding on it.
-      if (options.fresh && !queues.has(streamId)) cache.delete(streamId);
-      const snapshot = await snapshotOf(eraseTypes(aggregate), streamId);
+      const snapshot = options.fresh === true ? await freshSnapshotOf(eraseTypes(aggregate), streamId) : await snapshotOf(eraseTypes(aggregate), streamId);
       return { state: snapshot.state as S, revision: snapshot.revision };
     },
     stats: () => ({ ...stats }),

@@ -32,11 +32,12 @@ export const loadStream = async <C, E extends DomainEventShape, S>(
     const commandId = commandIdOf(stored.metadata);
     if (commandId === undefined) continue;
     const seen = snapshot.commands.get(commandId);
+    const fingerprint = typeof stored.metadata.commandFingerprint === 'string' ? stored.metadata.commandFingerprint : undefined;
     snapshot.commands.set(
       commandId,
       seen
         ? { ...seen, count: seen.count + 1, position: stored.position }
-        : { firstRevision: stored.revision, count: 1, position: stored.position },
+        : { firstRevision: stored.revision, count: 1, position: stored.position, ...(fingerprint === undefined ? {} : { fingerprint }) },
     );
   }
   return snapshot;

@@ -31,6 +31,12 @@ export interface CommandContext {
   readonly now: string;
   readonly correlationId?: string;
   readonly causationId?: string;
+  /**
+   * A digest of the request the client sent with its idempotency key. Recorded with the command's
+   * first event; a later command with the same id and another fingerprint is refused
+   * (KEEL_ERR_IDEMPOTENCY_KEY_REUSED) instead of being answered as a duplicate.
+   */
+  readonly fingerprint?: string;
 }
 
 export interface CommandResult<E, S> {
@@ -50,6 +56,8 @@ export interface HandledCommand {
   readonly firstRevision: bigint;
   readonly count: number;
   readonly position: bigint;
+  /** The request's fingerprint, when the command recorded one. */
+  readonly fingerprint?: string;
 }
 
 /** A stream folded to its current state, with the ids of the commands that wrote it. */

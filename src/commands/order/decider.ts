@@ -1,9 +1,10 @@
 /** The order decider: stream `order-<orderId>`. */
 import type { OrderCancelled, OrderConfirmed, OrderEvent, OrderPlaced } from '../../events/index.js';
+import { MAX_MONEY } from '../../events/index.js';
 import { DomainError } from '../../platform/errors.js';
 import type { Decider } from '../decider.js';
 import { unreachable } from '../decider.js';
-import type { CancelOrder, ConfirmOrder, OrderCommand, PlaceOrder } from './commands.js';
+import type { CancelOrder, CatalogEntry, ConfirmOrder, OrderCommand, PlaceOrder } from './commands.js';
 import type { OrderState, PlacedOrder } from './state.js';
 
 export const ORDER_STREAM_PREFIX = 'order-';
@@ -27,13 +28,55 @@ const pending = (state: OrderState, orderId: string): PlacedOrder => {
   }
 };
 
+/** The largest amount a payment accepts (RequestPayment's `amount`), so the largest order total. */
+export const MAX_ORDER_TOTAL = MAX_MONEY;
+
+const catalogEntryOf = (catalog: readonly CatalogEntry[], sku: string): CatalogEntry => {
+  const entry = catalog.find((candidate) => candidate.sku === sku);
+  if (entry === undefined) throw new DomainError('KEEL_ERR_UNKNOWN_SKU', `No listed product carries SKU "${sku}".`, { sku });
+  if (!entry.listed) {
+    throw new DomainError('KEEL_ERR_PRODUCT_DELISTED', `The product of SKU "${sku}" has been delisted.`, { sku, productId: entry.productId });
+  }
+  return entry;
+};
+
+/**
+ * Prices the order from the catalog entries the write side read from the product streams. A price
+ * or currency the customer quoted must be the current one: a price that changed while the customer
+ * looked is refused with every current price, so a front end can show them. An order that no
+ * payment could settle (a total of 0, or above MAX_ORDER_TOTAL) is refused here, before it holds
+ * any stock.
+ */
 export const placeOrder = ({ data }: PlaceOrder, state: OrderState): OrderPlaced[] => {
   if (state.status !== 'none') {
     throw new DomainError('KEEL_ERR_ORDER_ALREADY_PLACED', undefined, { orderId: data.orderId });
   }
-  const lines = data.lines.map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice }));
+  const priced = data.lines.map((line) => ({ line, entry: catalogEntryOf(data.catalog, line.sku) }));
+  const changed = priced.filter(({ line, entry }) => line.unitPrice !== undefined && line.unitPrice !== entry.price);
+  if (changed.length > 0) {
+    const lines = changed.map(({ line, entry }) => ({ sku: entry.sku, sentPrice: line.unitPrice, currentPrice: entry.price, currency: entry.currency }));
+    const [first] = lines;
+    const what = lines.map((l) => `${l.sku} costs ${l.currentPrice} ${l.currency} (sent ${l.sentPrice})`).join('; ');
+    throw new DomainError('KEEL_ERR_PRICE_CHANGED', `The price changed: ${what}.`, { ...first, lines });
+  }
+  const currencies = [...new Set(priced.map(({ entry }) => entry.currency))];
+  const [currency] = currencies;
+  if (currency === undefined || currencies.length > 1) {
+    throw new DomainError('KEEL_ERR_CURRENCY_MISMATCH', `The products are priced in ${currencies.join(' and ')}; an order has one currency.`, { currencies });
+  }
+  if (data.currency !== undefined && data.currency !== currency) {
+    throw new DomainError('KEEL_ERR_CURRENCY_MISMATCH', `The products are priced in ${currency}, not ${data.currency}.`, { currency, sentCurrency: data.currency });
+  }
+  const lines = priced.map(({ line, entry }) => ({ sku: line.sku, quantity: line.quantity, unitPrice: entry.price }));
   const total = lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0);
-  const { orderId, customerId, currency, now } = data;
+  if (total < 1 || total > MAX_ORDER_TOTAL) {
+    throw new DomainError(
+      'KEEL_ERR_ORDER_TOTAL_OUT_OF_RANGE',
+      `The order total ${total} ${currency} is outside what a payment accepts (1 to ${MAX_ORDER_TOTAL}).`,
+      { total, currency, min: 1, max: MAX_ORDER_TOTAL },
+    );
+  }
+  const { orderId, customerId, now } = data;
   return [{ type: 'OrderPlaced', data: { orderId, customerId, lines, currency, total, placedAt: now } }];
 };
 

@@ -26,7 +26,7 @@ const refusedField = (parse: (input: unknown) => unknown, input: unknown): strin
 const line = (sku: string, quantity = 1, unitPrice = 1999) => ({ sku, quantity, unitPrice });
 const placeOrder = (data: Record<string, unknown>) => ({
   type: 'PlaceOrder',
-  data: { orderId: 'o-1', customerId: 'c-1', lines: [line('A')], currency: 'EUR', now, ...data },
+  data: { orderId: 'o-1', customerId: 'c-1', lines: [line('A')], currency: 'EUR', catalog: [], now, ...data },
 });
 const reserve = (data: Record<string, unknown>) => ({
   type: 'ReserveStock',
@@ -55,6 +55,7 @@ describe('command schemas', () => {
       ['a SKU with a slash', { sku: 'A/B' }, 'data.sku'],
       ['a name of 201 characters', { name: 'n'.repeat(201) }, 'data.name'],
       ['a blank name', { name: '   ' }, 'data.name'],
+      ['a NUL in the name', { name: 'Kettle\u0000' }, 'data.name'],
       ['a decimal price', { price: 19.99 }, 'data.price'],
       ['a price as a string', { price: '1999' }, 'data.price'],
       ['a negative price', { price: -1 }, 'data.price'],
@@ -105,6 +106,18 @@ describe('command schemas', () => {
       ['a malformed customer id', { customerId: 'c/1' }, 'data.customerId'],
     ])('PlaceOrder refuses %s', (_what, change, field) => {
       expect(refusedField(parseOrderCommand, placeOrder(change))).toBe(field);
+    });
+    it.each([
+      ['a NUL character', 'late\u0000delivery'],
+      ['a lone high surrogate', 'late \uD83D delivery'],
+      ['a lone low surrogate', '\uDE00 late'],
+    ])('regression: a reason with %s reached PostgreSQL and failed a shared append — refused as a validation error', (_what, reason) => {
+      const cancel = { type: 'CancelOrder', data: { orderId: 'o-1', reason, now } };
+      expect(refusedField(parseOrderCommand, cancel)).toBe('data.reason');
+    });
+    it('accepts text with paired surrogates (emoji) and other control-free Unicode', () => {
+      const cancel = { type: 'CancelOrder', data: { orderId: 'o-1', reason: 'too late 😞 — désolé', now } };
+      expect(() => parseOrderCommand(cancel)).not.toThrow();
     });
   });
 
