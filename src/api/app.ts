@@ -2,9 +2,12 @@
  * The app factory: builds the fastify server with every feature plugin registered. `listen` is
  * the caller's business (src/cli/serve.ts), so tests use this same factory with `inject`.
  */
+import fastifyJwt from '@fastify/jwt';
 import { fastify } from 'fastify';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import { authenticate } from './auth.js';
+import type { TokenPolicy } from './auth.js';
 import { graphiqlPlugin } from './graphiql.js';
 import { graphqlPlugin } from './graphql/plugin.js';
 import type { ApiSettings } from './graphql/plugin.js';
@@ -12,6 +15,8 @@ import { healthPlugin } from './health.js';
 import type { HealthCheck } from './health.js';
 import type { ReadSide } from './read-side.js';
 import { apiSecurityHeaders } from './security.js';
+import { createMemoryTokenRevocations } from './token-revocations.js';
+import type { TokenRevocations } from './token-revocations.js';
 import type { ApiWriteSide } from './write-side.js';
 
 export type { ApiSettings } from './graphql/plugin.js';
@@ -28,6 +33,11 @@ export interface ApiDeps {
   readonly ready: HealthCheck;
   /** The edge's clock: mutations pass its `now` into commands. Default: the system clock. */
   readonly clock?: () => Date;
+  /**
+   * Revoked subjects, shared by every API process (serve.ts: polled from the primary database).
+   * Absent: kept in this process only (tests).
+   */
+  readonly tokenRevocations?: TokenRevocations | undefined;
 }
 
 export interface AppDeps {
@@ -35,12 +45,26 @@ export interface AppDeps {
   /** `GET /health` (liveness). */
   readonly health: HealthCheck;
   readonly api?: ApiDeps;
+  /**
+   * fastify's `trustProxy` (TRUST_PROXY): whether `request.ip`, which the rate limiter keys anonymous
+   * clients by, is read from X-Forwarded-For. Default false: the TCP peer.
+   */
+  readonly trustProxy?: boolean | number | string;
 }
+
+/**
+ * TRUST_PROXY as fastify takes it. A hop count n trusts the n nearest hops (proxy-addr's meaning:
+ * the client is the address n hops back); it is passed as a function because fastify treats a bare
+ * number as "trust no hop".
+ */
+const trustProxyOf = (value: boolean | number | string): boolean | string | ((address: string, hop: number) => boolean) =>
+  typeof value === 'number' ? (_address, hop) => hop < value : value;
 
 export const buildApp = (deps: AppDeps): FastifyInstance => {
   const api = deps.api;
   const app = fastify({
     loggerInstance: deps.logger,
+    trustProxy: trustProxyOf(deps.trustProxy ?? false),
     ...(api === undefined ? {} : { bodyLimit: api.settings.bodyLimitBytes }),
   });
   // Graceful close: a response sent once `close()` has begun tells the client to close its
@@ -57,9 +81,32 @@ export const buildApp = (deps: AppDeps): FastifyInstance => {
   });
   // Every route's responses (404s and errors included): the API's set; GraphiQL's routes add helmet's.
   app.addHook('onRequest', apiSecurityHeaders());
-  void app.register(healthPlugin, { check: deps.health });
-  if (api !== undefined) {
-    void app.register(healthPlugin, { check: api.ready, path: '/ready' });
+  if (api === undefined) {
+    // No API, no token secret: nobody can prove to be an admin, so nobody sees the reasons.
+    void app.register(healthPlugin, { check: deps.health });
+  } else {
+    // On the root instance, so every plugin's `authenticate(app, header)` applies it (auth.ts).
+    const policy: TokenPolicy = {
+      maxLifetimeSeconds: api.settings.tokenMaxLifetimeSeconds,
+      revocations: api.tokenRevocations ?? createMemoryTokenRevocations(),
+    };
+    app.decorate('keelTokenPolicy', policy);
+    // /health and /ready with their own token verifier (the GraphQL plugin's is encapsulated in it):
+    // an admin's bearer token shows each check's reason. A missing, bad or non-admin token shows the
+    // public status only, never a 401: probes must not fail over a token.
+    void app.register(async (instance) => {
+      await instance.register(fastifyJwt, {
+        secret: api.settings.jwtSecret,
+        verify: { algorithms: ['HS256'] },
+      });
+      const showsReasons = (request: FastifyRequest): boolean => {
+        if (request.headers.authorization === undefined) return false;
+        const auth = authenticate(instance, request.headers.authorization);
+        return auth.kind === 'user' && auth.roles.has('admin');
+      };
+      await instance.register(healthPlugin, { check: deps.health, showsReasons });
+      await instance.register(healthPlugin, { check: api.ready, path: '/ready', showsReasons });
+    });
     void app.register(graphqlPlugin, {
       settings: api.settings,
       write: api.write,

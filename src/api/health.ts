@@ -1,9 +1,16 @@
 /**
- * `GET /health` (and `GET /ready`, the same plugin with other checks): 200 `{ status: 'ok', checks }` when every check says 'ok', otherwise 503
- * `{ status: 'unavailable', failing: [...names], checks }` where a failing check's value says why.
+ * `GET /health` (and `GET /ready`, the same plugin with other checks). The public sees a status
+ * only: 200 `{ status: 'ok' }`, or 503 `{ status: 'unavailable', failing: [...names] }`. Why a check
+ * fails (a driver's error names hosts and ports) is for admins and the log: a request that
+ * `showsReasons` (an admin's bearer token, app.ts) also gets `checks`, each 'ok' or its reason, and
+ * the reasons are logged at warn once per change of the failing set (info when all are ok again).
+ *
+ * Probes are cheap: one evaluation of the checks answers every request for `cacheMs` (1 s) after it
+ * completes, and concurrent requests share the one in flight, so a flood of probes costs the
+ * database one query a second at most.
  * An encapsulated plugin: it decorates nothing outside itself.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 
@@ -14,7 +21,14 @@ export interface HealthPluginOptions {
   readonly check: HealthCheck;
   /** Default `/health`; `/ready` registers this plugin again with its own checks. */
   readonly path?: string;
+  /** Whether the request may see each check's reason (app.ts: an admin's bearer token). Default: never. */
+  readonly showsReasons?: (request: FastifyRequest) => boolean;
+  /** How long one evaluation answers every request after it completes (default 1000 ms). */
+  readonly cacheMs?: number;
 }
+
+/** How long one evaluation of the checks answers every probe. */
+export const HEALTH_CACHE_MS = 1000;
 
 export type Probe = () => Promise<unknown>;
 
@@ -62,7 +76,7 @@ export const readReplicaProbe =
 
 const responseSchema = {
   type: 'object',
-  required: ['status', 'checks'],
+  required: ['status'],
   properties: {
     status: { type: 'string', enum: ['ok', 'unavailable'] },
     failing: { type: 'array', items: { type: 'string' } },
@@ -70,23 +84,57 @@ const responseSchema = {
   },
 } as const;
 
+interface Evaluation {
+  readonly checks: Readonly<Record<string, string>>;
+  readonly failing: readonly string[];
+}
+
 export const healthPlugin: FastifyPluginAsync<HealthPluginOptions> = async (app, options) => {
+  const path = options.path ?? '/health';
+  const cacheMs = options.cacheMs ?? HEALTH_CACHE_MS;
+  const showsReasons = options.showsReasons ?? (() => false);
+
+  /** The failing set last logged ('' = all ok), so a state is logged once, not once per probe. */
+  let logged = '';
+  const evaluate = async (): Promise<Evaluation> => {
+    let checks: Record<string, string>;
+    try {
+      checks = await options.check();
+    } catch (error) {
+      app.log.error({ err: error }, `${path}: the health check threw`);
+      checks = { health: error instanceof Error ? error.message : String(error) };
+    }
+    const failing = Object.keys(checks).filter((name) => checks[name] !== 'ok');
+    const state = failing.join(',');
+    if (state !== logged) {
+      if (failing.length > 0) app.log.warn({ checks }, `${path}: ${failing.join(', ')} failing`);
+      else app.log.info({ checks }, `${path}: every check is ok again`);
+      logged = state;
+    }
+    return { checks, failing };
+  };
+
+  // Single flight: the evaluation in progress, or the last one while it is fresh, answers everyone.
+  let current: { readonly result: Promise<Evaluation>; settledAt: number | undefined } | undefined;
+  const latest = (): Promise<Evaluation> => {
+    if (current !== undefined && (current.settledAt === undefined || Date.now() - current.settledAt < cacheMs)) return current.result;
+    const entry: { readonly result: Promise<Evaluation>; settledAt: number | undefined } = { result: evaluate(), settledAt: undefined };
+    void entry.result.then(() => {
+      entry.settledAt = Date.now();
+    });
+    current = entry;
+    return entry.result;
+  };
+
   app.get(
-    options.path ?? '/health',
+    path,
     // Health is polled by orchestrators: keep it out of the info-level request log.
     { logLevel: 'warn', schema: { response: { 200: responseSchema, 503: responseSchema } } },
     async (request, reply) => {
-      let checks: Record<string, string>;
-      try {
-        checks = await options.check();
-      } catch (error) {
-        request.log.error({ err: error }, 'health check threw');
-        checks = { health: error instanceof Error ? error.message : String(error) };
-      }
-      const failing = Object.keys(checks).filter((name) => checks[name] !== 'ok');
-      if (failing.length === 0) return reply.code(200).send({ status: 'ok', checks });
-      request.log.warn({ checks }, `${options.path ?? '/health'}: ${failing.join(', ')} failing`);
-      return reply.code(503).send({ status: 'unavailable', failing, checks });
+      const { checks, failing } = await latest();
+      const detail = showsReasons(request) ? { checks } : {};
+      if (failing.length === 0) return reply.code(200).send({ status: 'ok', ...detail });
+      return reply.code(503).send({ status: 'unavailable', failing, ...detail });
     },
   );
 };

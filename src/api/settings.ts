@@ -15,4 +15,7 @@ export const apiSettingsOf = (config: Config): ApiSettings & { readonly bodyLimi
   consistencyWaitMs: config.consistencyWaitMs,
   redisKeyPrefix: config.redisKeyPrefix,
   bodyLimitBytes: config.bodyLimitBytes,
+  tokenMaxLifetimeSeconds: config.tokenMaxLifetimeSeconds,
+  wsMaxSubscriptionsPerSocket: config.wsMaxSubscriptionsPerSocket,
+  wsMaxSocketsPerClient: config.wsMaxSocketsPerClient,
 });

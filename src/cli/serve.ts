@@ -8,6 +8,7 @@ import { buildApp } from '../api/app.js';
 import { probeAll, readReplicaProbe } from '../api/health.js';
 import { DEFAULT_STALL_SECONDS, createReadSide } from '../api/read-side-adapter.js';
 import { apiSettingsOf } from '../api/settings.js';
+import { migrateTokenRevocations, openPolledTokenRevocations } from '../api/token-revocations.js';
 import { createApiWriteSide } from '../api/write-side.js';
 import { createCommerceCommands } from '../commands/commerce.js';
 import { startFulfilment } from '../commands/fulfilment/runner.js';
@@ -16,6 +17,7 @@ import { defaultBackoff } from '../commands/handler/retry.js';
 import { FakePaymentProvider } from '../commands/payment/index.js';
 import { openEventStore } from '../eventstore/open.js';
 import type { EventStore } from '../eventstore/port.js';
+import { requireSecretBeyondLoopback } from '../platform/config.js';
 import type { Config } from '../platform/config.js';
 import { openDatabase } from '../platform/database.js';
 import { createLogger } from '../platform/logger.js';
@@ -62,6 +64,8 @@ export const startKeel = async (config: Config, options: StartOptions = {}): Pro
   // Before anything opens: in production without JWT_SECRET this stops startup with one line. A
   // projector serves no HTTP and verifies no tokens: it builds no app and needs no secret.
   const apiSettings = role === 'projector' ? undefined : apiSettingsOf(config);
+  // Without JWT_SECRET anyone could mint tokens (the development secret is public): loopback only.
+  if (apiSettings !== undefined) requireSecretBeyondLoopback(config);
   const closers: Array<{ readonly name: string; close(): Promise<void> }> = [];
   const background: BackgroundWorker[] = [];
   /** Closes in reverse order of opening; a failure is logged and the rest still close. */
@@ -156,8 +160,21 @@ export const startKeel = async (config: Config, options: StartOptions = {}): Pro
           ? {}
           : { replica: { waitMs: config.consistencyWaitMs, primaryCheckpoint: async (name: string) => (await readControl(database.db, name))?.position ?? -1n } }),
       });
-      if (config.jwtSecretIsDevelopmentDefault) logger.warn('JWT_SECRET is not set: using the public development secret (refused when NODE_ENV=production)');
+      if (config.jwtSecretIsDevelopmentDefault) {
+        logger.warn('JWT_SECRET is not set: tokens are signed with the public development secret, so the API listens on loopback only (refused when NODE_ENV=production)');
+      }
+      // Revoked tokens: the table on the primary, polled every second into a Map (auth.ts checks it per request).
+      await migrateTokenRevocations(database, (line) => logger.info(line));
+      const tokenRevocations = await openPolledTokenRevocations({
+        db: database.db,
+        onPollError: (error) => {
+          if (error === undefined) logger.info('token revocations are read again');
+          else logger.warn({ err: error }, 'token revocations could not be read; the last known ones stay in force');
+        },
+      });
+      closers.push({ name: 'the token revocations', close: () => tokenRevocations.close() });
       const app = buildApp({
+        trustProxy: config.trustProxy,
         logger,
         health: () =>
           probeAll({
@@ -169,6 +186,7 @@ export const startKeel = async (config: Config, options: StartOptions = {}): Pro
           write: createApiWriteSide(handler, commerce),
           readSide,
           redis,
+          tokenRevocations,
           ready: () =>
             probeAll({
               database: () => sql`select 1`.execute(database.db),

@@ -6,6 +6,7 @@
  * `VARIABLES` is the single source of the README configuration table (a test checks that the
  * README lists every variable with its default) and of `keel config`.
  */
+import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import { KeelError } from './errors.js';
 
@@ -47,6 +48,12 @@ export interface Config {
   readonly queryMaxCost: number;
   readonly bodyLimitBytes: number;
   readonly consistencyWaitMs: number;
+  /** Longest lifetime (exp - iat) a bearer token may have; longer ones are refused. */
+  readonly tokenMaxLifetimeSeconds: number;
+  /** fastify's `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
+  readonly trustProxy: boolean | number | string;
+  readonly wsMaxSubscriptionsPerSocket: number;
+  readonly wsMaxSocketsPerClient: number;
 }
 
 /**
@@ -91,6 +98,11 @@ const envSchema = z.object({
   QUERY_MAX_COST: integer(1, 1_000_000),
   BODY_LIMIT_BYTES: integer(1024, 10_485_760),
   CONSISTENCY_WAIT_MS: integer(0, 60_000),
+  TOKEN_MAX_LIFETIME_SECONDS: integer(60, 31_536_000),
+  // An address or CIDR holds a "." or ":"; a bare number is a hop count.
+  TRUST_PROXY: z.string().regex(/^(false|true|\d{1,2}|[0-9A-Fa-f]*[.:][0-9A-Fa-f.:/]*(,[0-9A-Fa-f]*[.:][0-9A-Fa-f.:/]*)*)$/),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: integer(1, 10_000),
+  WS_MAX_SOCKETS_PER_CLIENT: integer(1, 100_000),
 });
 
 export type VariableName = keyof z.input<typeof envSchema>;
@@ -244,6 +256,30 @@ export const VARIABLES: { readonly [K in VariableName]: VariableSpec } = {
     expected: 'an integer between 0 and 60000',
     description: 'How long a query given a `consistencyToken` waits for the projections it reads to reach it before failing.',
   },
+  TOKEN_MAX_LIFETIME_SECONDS: {
+    key: 'tokenMaxLifetimeSeconds',
+    default: '86400',
+    expected: 'an integer between 60 and 31536000',
+    description: 'Longest lifetime a bearer token may have (`exp` minus `iat`, or `exp` minus now without `iat`); a longer-lived token is refused, as is one issued in the future.',
+  },
+  TRUST_PROXY: {
+    key: 'trustProxy',
+    default: 'false',
+    expected: 'false, true, a number of proxy hops (0-99), or a comma-separated list of proxy addresses or CIDRs',
+    description: 'Whether clients are told apart by `X-Forwarded-For` (behind a load balancer) rather than the TCP peer: fastify\'s `trustProxy`. Only set it when a proxy you run strips and rewrites that header.',
+  },
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: {
+    key: 'wsMaxSubscriptionsPerSocket',
+    default: '50',
+    expected: 'an integer between 1 and 10000',
+    description: 'Subscriptions one WebSocket may hold open at once; one more is refused with `KEEL_ERR_TOO_MANY_SUBSCRIPTIONS`.',
+  },
+  WS_MAX_SOCKETS_PER_CLIENT: {
+    key: 'wsMaxSocketsPerClient',
+    default: '20',
+    expected: 'an integer between 1 and 100000',
+    description: 'WebSockets one client (token subject, or IP address without a token) may hold open on one API process; one more is closed with `KEEL_ERR_TOO_MANY_SOCKETS`.',
+  },
 };
 
 export const VARIABLE_NAMES = Object.keys(VARIABLES) as VariableName[];
@@ -269,6 +305,10 @@ const show = (name: VariableName, value: string): string => {
   const shown = VARIABLES[name].secret === true ? redactUrl(value) : value;
   return JSON.stringify(shown.length > 200 ? `${shown.slice(0, 200)}…` : shown);
 };
+
+/** TRUST_PROXY as fastify's `trustProxy` takes it. */
+const parseTrustProxy = (value: string): boolean | number | string =>
+  value === 'false' ? false : value === 'true' ? true : /^\d+$/.test(value) ? Number(value) : value;
 
 /** Reads, validates and freezes the configuration. Throws `ConfigError` (one line) on a bad value. */
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
@@ -321,6 +361,10 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     queryMaxCost: e.QUERY_MAX_COST,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     consistencyWaitMs: e.CONSISTENCY_WAIT_MS,
+    tokenMaxLifetimeSeconds: e.TOKEN_MAX_LIFETIME_SECONDS,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    wsMaxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+    wsMaxSocketsPerClient: e.WS_MAX_SOCKETS_PER_CLIENT,
   });
 };
 
@@ -331,6 +375,38 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
 export const requireJwtSecret = (config: Config): string => {
   if (config.jwtSecret !== undefined) return config.jwtSecret;
   throw new ConfigError(`Invalid configuration: JWT_SECRET is not set; it must be ${VARIABLES.JWT_SECRET.expected}`, ['JWT_SECRET']);
+};
+
+/** 127.0.0.0/8 and ::1 (node's BlockList also matches their IPv4-mapped and long IPv6 spellings). */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * True when `host` is reachable from this machine only: an address in 127.0.0.0/8, ::1, or the name
+ * `localhost`. Any other name is false: it may resolve to a public interface.
+ */
+export const isLoopbackHost = (host: string): boolean => {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (/^localhost\.?$/i.test(bare)) return true;
+  const family = isIP(bare);
+  return family !== 0 && LOOPBACK.check(bare, family === 4 ? 'ipv4' : 'ipv6');
+};
+
+/**
+ * For a process that serves the API: without JWT_SECRET, tokens are signed with the public
+ * development secret, so anyone who can reach the server could mint an admin token. Such a server
+ * listens on loopback only; any other HOST stops startup here with one line. (Production without
+ * JWT_SECRET is refused by `requireJwtSecret`; `keel config` calls neither.)
+ */
+export const requireSecretBeyondLoopback = (config: Config): void => {
+  if (!config.jwtSecretIsDevelopmentDefault || isLoopbackHost(config.host)) return;
+  throw new ConfigError(
+    `Invalid configuration: HOST=${show('HOST', config.host)} is not a loopback address and JWT_SECRET is not set; ` +
+      'without JWT_SECRET tokens are signed with the public development secret, so the API may only listen on loopback ' +
+      '(127.0.0.1, ::1, localhost): set JWT_SECRET (32 to 512 characters) or a loopback HOST',
+    ['HOST', 'JWT_SECRET'],
+  );
 };
 
 export interface VariableDescription {

@@ -4,6 +4,8 @@
  * process; PostgreSQL is real.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signToken } from '../../src/api/tokens.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../src/platform/config.js';
 import { createTestDatabase } from '../support/database.js';
 import type { TestDatabase } from '../support/database.js';
 import { EsdbProtocolDouble } from '../support/esdb-double/index.js';
@@ -29,7 +31,11 @@ describe('npm start with EVENTSTORE_URL (EventStoreDB protocol double, fake)', (
     const url = await keel.waitForUrl();
     const response = await fetch(`${url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ checks: { database: 'ok', eventstore: 'ok' } });
+    expect(await response.json()).toEqual({ status: 'ok' });
+    // The checks, for an admin (JWT_SECRET unset: the development secret, on loopback).
+    const admin = signToken({ subject: 'ada', roles: ['admin'], secret: DEVELOPMENT_JWT_SECRET, expiresInSeconds: 600 });
+    const detailed = await fetch(`${url}/health`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(await detailed.json()).toMatchObject({ checks: { database: 'ok', eventstore: 'ok' } });
     expect(keel.stdout()).toContain('"eventStore":"eventstoredb"');
     keel.child.kill('SIGTERM');
     expect(await keel.exited(15_000)).toEqual({ code: 0, signal: null });

@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { signToken } from '../../src/api/tokens.js';
+import { DEVELOPMENT_JWT_SECRET } from '../../src/platform/config.js';
 import { spawnKeel } from '../support/keel-process.js';
 import type { KeelProcess } from '../support/keel-process.js';
 
@@ -42,7 +44,12 @@ describe('npm start (src/main.ts) as a real process', () => {
 
     const response = await pollHealth(url);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', checks: { database: 'ok', eventstore: 'ok' } });
+    expect(await response.json()).toEqual({ status: 'ok' });
+    // The checks, for an admin (JWT_SECRET unset: the development secret, on loopback).
+    const admin = signToken({ subject: 'ada', roles: ['admin'], secret: DEVELOPMENT_JWT_SECRET, expiresInSeconds: 600 });
+    const detailed = await fetch(`${url}/health`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(detailed.status).toBe(200);
+    expect(await detailed.json()).toEqual({ status: 'ok', checks: { database: 'ok', eventstore: 'ok' } });
 
     keel.child.kill('SIGTERM');
     expect(await keel.exited(10_000)).toEqual({ code: 0, signal: null });

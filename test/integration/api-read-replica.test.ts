@@ -68,9 +68,21 @@ describe('the API on a read replica (a hot standby of the test database)', () =>
     const payload = Object.values(response.body.data ?? {})[0] as { consistencyToken: string };
     return payload.consistencyToken;
   };
-  const placeOrder = (orderId: string) =>
-    mutate(`mutation { placeOrder(input: { orderId: "${orderId}", lines: [{ sku: "RR", quantity: 1, unitPrice: 100 }], currency: "EUR" }) { consistencyToken } }`, alice);
-  const cancelOrder = (orderId: string) => mutate(`mutation { cancelOrder(input: { orderId: "${orderId}", reason: "test" }) { consistencyToken } }`, alice);
+  /** Order ids are the server's: each test's order is named by its idempotency key. */
+  const orderIds = new Map<string, string>();
+  const id = (name: string): string => {
+    const orderId = orderIds.get(name);
+    if (orderId === undefined) throw new Error(`no order placed as ${name}`);
+    return orderId;
+  };
+  const placeOrder = async (name: string): Promise<string> => {
+    const response = await gql(patient.app, `mutation { placeOrder(input: { idempotencyKey: "${name}", lines: [{ sku: "RR", quantity: 1, unitPrice: 100 }], currency: "EUR" }) { orderId consistencyToken } }`, undefined, alice);
+    expect(response.body.errors).toBeUndefined();
+    const payload = response.body.data?.placeOrder as { orderId: string; consistencyToken: string };
+    orderIds.set(name, payload.orderId);
+    return payload.consistencyToken;
+  };
+  const cancelOrder = (name: string) => mutate(`mutation { cancelOrder(input: { orderId: "${id(name)}", reason: "test" }) { consistencyToken } }`, alice);
   const orderQuery = 'query ($id: ID!, $t: String) { order(id: $id, consistencyToken: $t) { id status } }';
   /** The primary's projection has committed the token's position and the standby holds that WAL, unreplayed while paused. */
   const onPrimaryNotReplayed = async (token: string): Promise<void> => {
@@ -115,8 +127,8 @@ describe('the API on a read replica (a hot standby of the test database)', () =>
     const t = await placeOrder('rr-1');
     const read = await gql(
       patient.app,
-      'query ($t: String) { order(id: "rr-1", consistencyToken: $t) { status lines { sku } } products(first: 5, consistencyToken: $t) { edges { node { id name } } } }',
-      { t },
+      'query ($t: String, $id: ID!) { order(id: $id, consistencyToken: $t) { status lines { sku } } products(first: 5, consistencyToken: $t) { edges { node { id name } } } }',
+      { t, id: id('rr-1') },
       alice,
     );
     expect(read.body).toEqual({
@@ -126,19 +138,20 @@ describe('the API on a read replica (a hot standby of the test database)', () =>
   });
 
   it('makes a token wait while the replica lags, and fails with the lag code rather than answer stale', async () => {
-    await gql(patient.app, orderQuery, { id: 'rr-2', t: await placeOrder('rr-2') }, alice);
+    const placed = await placeOrder('rr-2');
+    await gql(patient.app, orderQuery, { id: id('rr-2'), t: placed }, alice);
     await standby.pauseReplay();
     try {
       const t = await cancelOrder('rr-2');
       await onPrimaryNotReplayed(t);
       // The replica really lags: without a token it answers with what it has replayed.
-      expect((await gql(patient.app, orderQuery, { id: 'rr-2' }, alice)).body).toEqual({ data: { order: { id: 'rr-2', status: 'PENDING' } } });
+      expect((await gql(patient.app, orderQuery, { id: id('rr-2') }, alice)).body).toEqual({ data: { order: { id: id('rr-2'), status: 'PENDING' } } });
       expect(await checkpointOn(replica, ORDERS)).toBeLessThan(decodeConsistencyToken(t));
       expect(await checkpointOn(owner.handle, ORDERS)).toBeGreaterThanOrEqual(decodeConsistencyToken(t));
 
       let settled = false;
-      const waiting = gql(patient.app, orderQuery, { id: 'rr-2', t }, alice).finally(() => (settled = true));
-      const late = await gql(impatient.app, orderQuery, { id: 'rr-2', t }, alice);
+      const waiting = gql(patient.app, orderQuery, { id: id('rr-2'), t }, alice).finally(() => (settled = true));
+      const late = await gql(impatient.app, orderQuery, { id: id('rr-2'), t }, alice);
       expect(codes(late)).toEqual(['KEEL_ERR_PROJECTION_LAG_TIMEOUT']);
       expect(late.body.errors?.[0]?.extensions).toMatchObject({ projection: ORDERS, position: decodeConsistencyToken(t).toString() });
       expect(late.body.data).toEqual({ order: null });
@@ -146,7 +159,7 @@ describe('the API on a read replica (a hot standby of the test database)', () =>
       expect(settled).toBe(false);
 
       await standby.resumeReplay();
-      expect((await waiting).body).toEqual({ data: { order: { id: 'rr-2', status: 'CANCELLED' } } });
+      expect((await waiting).body).toEqual({ data: { order: { id: id('rr-2'), status: 'CANCELLED' } } });
     } finally {
       await standby.resumeReplay();
     }
@@ -158,10 +171,10 @@ describe('the API on a read replica (a hot standby of the test database)', () =>
     const placed = decodeConsistencyToken(await placeOrder('rr-3'));
     await readSide.waitFor(placed, ['orders'], 30_000);
     const abort = new AbortController();
-    const changes = readSide.orderChanges('rr-3', { after: placed, signal: abort.signal })[Symbol.asyncIterator]();
+    const changes = readSide.orderChanges(id('rr-3'), { after: placed, signal: abort.signal })[Symbol.asyncIterator]();
     const next = changes.next(); // subscribes (the in-process cache registers at once), then waits
     const noticed: bigint[] = [];
-    const unsubscribe = await cache.subscribe(orderTopic('rr-3'), (notice) => noticed.push(notice.position));
+    const unsubscribe = await cache.subscribe(orderTopic(id('rr-3')), (notice) => noticed.push(notice.position));
     await standby.pauseReplay();
     try {
       const t = await cancelOrder('rr-3');
@@ -174,7 +187,7 @@ describe('the API on a read replica (a hot standby of the test database)', () =>
       // Before the fix this never resolved: the change was dropped.
       const first = await next;
       expect(first.done).toBe(false);
-      expect(first.value).toMatchObject({ orderId: 'rr-3', status: 'cancelled' });
+      expect(first.value).toMatchObject({ orderId: id('rr-3'), status: 'cancelled' });
     } finally {
       abort.abort();
       await unsubscribe();
@@ -193,7 +206,7 @@ describe('the API on a read replica (a hot standby of the test database)', () =>
     try {
       const cancelled = await cancelOrder('rr-4');
       await onPrimaryNotReplayed(cancelled);
-      const changes = readSide.orderChanges('rr-4', { after: placed, signal: abort.signal })[Symbol.asyncIterator]();
+      const changes = readSide.orderChanges(id('rr-4'), { after: placed, signal: abort.signal })[Symbol.asyncIterator]();
       let settled = false;
       const next = changes.next().finally(() => (settled = true));
       // While the replica stays behind (its watch times out), the subscription has read and
@@ -203,7 +216,7 @@ describe('the API on a read replica (a hot standby of the test database)', () =>
       await standby.resumeReplay();
       const first = await next;
       expect(first.done).toBe(false);
-      expect(first.value).toMatchObject({ orderId: 'rr-4', status: 'cancelled' });
+      expect(first.value).toMatchObject({ orderId: id('rr-4'), status: 'cancelled' });
       abort.abort();
       await changes.return?.(undefined);
     } finally {
@@ -277,7 +290,8 @@ describe('the API on a read replica (a hot standby of the test database)', () =>
         const read = await postGraphql(server.url, 'query ($t: String) { products(first: 5, consistencyToken: $t) { edges { node { name } } } }', { t: t1 });
         expect(read.body).toEqual({ data: { products: { edges: [{ node: { name: 'Served' } }] } } });
 
-        const ready = await fetch(`${server.url}/ready`);
+        // An admin's token shows each check (the public sees the status only).
+        const ready = await fetch(`${server.url}/ready`, { headers: { authorization: `Bearer ${admin}` } });
         expect(ready.status).toBe(200);
         expect(((await ready.json()) as { checks: Record<string, string> }).checks).toMatchObject({ database: 'ok', projections: 'ok', readReplica: 'ok' });
 

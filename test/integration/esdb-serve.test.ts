@@ -6,8 +6,9 @@
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signToken } from '../../src/api/tokens.js';
 import { startKeel } from '../../src/cli/serve.js';
-import { loadConfig } from '../../src/platform/config.js';
+import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../../src/platform/config.js';
 import { openDatabase } from '../../src/platform/database.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { createTestDatabase } from '../support/database.js';
@@ -39,7 +40,11 @@ describe('startKeel with EVENTSTORE_URL (EventStoreDB protocol double, fake)', (
     try {
       const response = await fetch(`${server.url}/health`);
       expect(response.status).toBe(200);
-      expect(await response.json()).toMatchObject({ status: 'ok', checks: { database: 'ok', eventstore: 'ok' } });
+      expect(await response.json()).toEqual({ status: 'ok' });
+      // The checks, for an admin (JWT_SECRET unset: the development secret, on loopback).
+      const admin = signToken({ subject: 'ada', roles: ['admin'], secret: DEVELOPMENT_JWT_SECRET, expiresInSeconds: 600 });
+      const detailed = await fetch(`${server.url}/health`, { headers: { authorization: `Bearer ${admin}` } });
+      expect(await detailed.json()).toMatchObject({ status: 'ok', checks: { database: 'ok', eventstore: 'ok' } });
       const opened = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.msg === 'stores open');
       expect(opened).toMatchObject({ database: 'postgres', eventStore: 'eventstoredb' });
     } finally {

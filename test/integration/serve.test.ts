@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signToken } from '../../src/api/tokens.js';
 import { startKeel } from '../../src/cli/serve.js';
-import { loadConfig } from '../../src/platform/config.js';
+import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../../src/platform/config.js';
 import { createTestDatabase } from '../support/database.js';
 import type { TestDatabase } from '../support/database.js';
 
@@ -20,7 +21,12 @@ describe('startKeel in-process on PostgreSQL', () => {
 
     const response = await fetch(`${server.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', checks: { database: 'ok', eventstore: 'ok' } });
+    expect(await response.json()).toEqual({ status: 'ok' });
+    // An admin sees every check (JWT_SECRET unset: the development secret, on loopback).
+    const admin = signToken({ subject: 'ada', roles: ['admin'], secret: DEVELOPMENT_JWT_SECRET, expiresInSeconds: 600 });
+    const detailed = await fetch(`${server.url}/health`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(detailed.status).toBe(200);
+    expect(await detailed.json()).toEqual({ status: 'ok', checks: { database: 'ok', eventstore: 'ok' } });
 
     await Promise.all([server.close(), server.close()]);
     await server.close();

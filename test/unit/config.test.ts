@@ -70,6 +70,15 @@ const cases: { readonly [K in VariableName]: Case } = {
   QUERY_MAX_COST: { key: 'queryMaxCost', default: 2000, good: [['50', 50]], bad: ['0', 'cheap', '1000001'] },
   BODY_LIMIT_BYTES: { key: 'bodyLimitBytes', default: 102_400, good: [['1024', 1024]], bad: ['1023', '10485761', '100kb'] },
   CONSISTENCY_WAIT_MS: { key: 'consistencyWaitMs', default: 5000, good: [['0', 0], ['60000', 60_000]], bad: ['-1', '60001', '5s'] },
+  TOKEN_MAX_LIFETIME_SECONDS: { key: 'tokenMaxLifetimeSeconds', default: 86_400, good: [['3600', 3600]], bad: ['59', '1d', '31536001'] },
+  TRUST_PROXY: {
+    key: 'trustProxy',
+    default: false,
+    good: [['true', true], ['false', false], ['1', 1], ['10.0.0.0/8,127.0.0.1', '10.0.0.0/8,127.0.0.1'], ['::1', '::1']],
+    bad: ['yes', '10.0.0.0/8, 127.0.0.1', '100'],
+  },
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: { key: 'wsMaxSubscriptionsPerSocket', default: 50, good: [['1', 1]], bad: ['0', '10001', 'many'] },
+  WS_MAX_SOCKETS_PER_CLIENT: { key: 'wsMaxSocketsPerClient', default: 20, good: [['1', 1]], bad: ['0', '100001', 'many'] },
 };
 
 const errorOf = (env: NodeJS.ProcessEnv): ConfigError => {
