@@ -4,7 +4,11 @@
  * syntax and schema errors become KEEL_ERR_GRAPHQL_VALIDATION, bad variable values
  * KEEL_ERR_VALIDATION naming the field; anything unexpected KEEL_ERR_INTERNAL, logged with its
  * stack and, in production, masked to a bare message (no stack, no SQL, no schema suggestions).
+ * Subscriptions go through the same classification: errors refused at start, raised by a running
+ * subscription's source (`subscriptionError`) and raised while resolving a pushed value (this
+ * formatter, called by mercurius with the connection's context).
  */
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { ExecutionResult, GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { MercuriusContext } from 'mercurius';
 import { ERROR_CODES, KeelError } from '../../platform/errors.js';
@@ -45,6 +49,15 @@ const variableField = (message: string): string | undefined => {
   return field === undefined ? variable : `${variable}.${field}`;
 };
 
+/**
+ * GraphQL's "Did you mean …?" sentences (they name schema types, fields, arguments and enum
+ * values), wherever they are in a message: several errors' messages may be joined into one. Each
+ * starts with " Did you mean " and ends at its "?" (GraphQL names cannot contain one).
+ */
+const SUGGESTIONS = / Did you mean [^?]*\?/g;
+const withoutSuggestions = (message: string, production: boolean): string =>
+  production && message.includes(' Did you mean ') ? message.replace(SUGGESTIONS, '') : message;
+
 const classify = (error: GraphQLError, production: boolean, wrapperStatus: number | undefined): Classified => {
   const original = error.originalError;
   if (original instanceof KeelError) {
@@ -54,13 +67,14 @@ const classify = (error: GraphQLError, production: boolean, wrapperStatus: numbe
   // graphql's own errors (syntax, schema validation, variable coercion, which wraps the GraphQLError
   // that says why) carry no original error of ours.
   if (original === undefined || original === null || original instanceof graphql.GraphQLError) {
+    const message = withoutSuggestions(error.message, production);
     if (isErrorCode(ownCode)) {
       const { code: _code, ...extra } = error.extensions;
-      return { code: ownCode, message: error.message, extra };
+      return { code: ownCode, message, extra };
     }
+    // The field comes from the message as GraphQL wrote it (the suggestion is after it).
     const field = variableField(error.message);
-    if (field !== undefined) return { code: 'KEEL_ERR_VALIDATION', message: error.message, extra: { field } };
-    const message = production ? error.message.replace(/ Did you mean .*\?$/, '') : error.message;
+    if (field !== undefined) return { code: 'KEEL_ERR_VALIDATION', message, extra: { field } };
     return { code: 'KEEL_ERR_GRAPHQL_VALIDATION', message, extra: {} };
   }
   const fastifyCode = propertyOf(original, 'code');
@@ -98,15 +112,31 @@ const unwrap = (errors: readonly GraphQLError[]): Array<{ readonly error: GraphQ
     }));
   });
 
+/** The server log gets every error: an unexpected one with its stack (level error), the others by code. */
+const record = (log: FastifyBaseLogger, c: Classified, error: GraphQLError, what: string): void => {
+  if (c.code === 'KEEL_ERR_INTERNAL') log.error({ err: error.originalError ?? error, path: error.path }, `unexpected error in GraphQL ${what}`);
+  else log.info({ code: c.code, path: error.path }, c.message);
+};
+
+/**
+ * Where a formatted error is logged and which request it names. An HTTP request's context has its
+ * reply; a subscription's pushed value is formatted with its connection's context, which has none
+ * (mercurius puts the WebSocket's upgrade request there instead).
+ */
+const originOf = (context: MercuriusContext): { readonly log: FastifyBaseLogger; readonly requestId: string; readonly what: string } => {
+  const { reply } = context as Partial<Pick<MercuriusContext, 'reply'>>;
+  if (reply !== undefined) return { log: reply.log, requestId: reply.request.id, what: 'request' };
+  const { request } = context as { readonly request?: FastifyRequest };
+  return { log: request?.log ?? context.app.log, requestId: request?.id ?? 'ws', what: 'subscription' };
+};
+
 export const createErrorFormatter = (production: boolean) =>
   (execution: ExecutionResult & Required<Pick<ExecutionResult, 'errors'>>, context: MercuriusContext) => {
-    const log = context.reply.log;
-    const requestId = context.reply.request.id;
+    const { log, requestId, what } = originOf(context);
     let status: number | undefined;
     const errors = unwrap(execution.errors).map(({ error, status: wrapperStatus }): GraphQLFormattedError => {
       const c = classify(error, production, wrapperStatus);
-      if (c.code === 'KEEL_ERR_INTERNAL') log.error({ err: error.originalError ?? error, path: error.path }, 'unexpected error in GraphQL request');
-      else log.info({ code: c.code, path: error.path }, c.message);
+      record(log, c, error, what);
       status ??= c.status ?? STATUS[c.code] ?? 400;
       return {
         message: c.message,
@@ -127,4 +157,18 @@ export const toClientError = (error: unknown, production: boolean): GraphQLError
   const original = error instanceof Error ? error : new Error(String(error));
   const c = classify(new graphql.GraphQLError(original.message, { originalError: original }), production, undefined);
   return new graphql.GraphQLError(c.message, { extensions: { ...c.extra, code: c.code } });
+};
+
+/**
+ * An error of a subscription (refused at start, or raised by its source after it started), as
+ * the client gets it (`toClientError`: coded, masked in production) and logged as the formatter
+ * logs a request's (an unexpected one at level error, with its stack: the log's only). `log` is
+ * the WebSocket's upgrade request's (it names the request id).
+ */
+export const subscriptionError = (error: unknown, production: boolean, log: FastifyBaseLogger, requestId: string): GraphQLError => {
+  const original = error instanceof Error ? error : new Error(String(error));
+  const located = original instanceof graphql.GraphQLError ? original : new graphql.GraphQLError(original.message, { originalError: original });
+  const c = classify(located, production, undefined);
+  record(log, c, located, 'subscription');
+  return new graphql.GraphQLError(c.message, { extensions: { ...c.extra, code: c.code, ...(c.code === 'KEEL_ERR_INTERNAL' ? { requestId } : {}) } });
 };

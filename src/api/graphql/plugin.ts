@@ -3,8 +3,10 @@
  * is src/api/graphiql.ts), as one encapsulated plugin: JWT verification, the per-client rate limit, the
  * schema with its resolvers, depth and cost limits, introspection off and masked errors in
  * production. Request order: authenticate (never throws) → rate limit (keyed by the token's subject,
- * else the IP) → refuse a bad token → cost limit (QUERY_MAX_COST) → parse, validate (depth limit
- * among the rules), execute. Subscriptions are validated when they start.
+ * else the IP) → refuse a bad token → cost limit (QUERY_MAX_COST) → no NUL or invalid Unicode in
+ * the variables (only when there are variables) → parse, validate (depth limit and string literals
+ * among the rules), execute. Subscriptions are held to the same limits per WebSocket message, and
+ * to caps per socket and per client (ws-edge.ts).
  */
 import fastifyJwt from '@fastify/jwt';
 import rateLimit from '@fastify/rate-limit';
@@ -12,7 +14,6 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
 import mercurius from 'mercurius';
-import type { WebSocket } from 'ws';
 import { KeelError } from '../../platform/errors.js';
 import { authenticate, unauthenticated } from '../auth.js';
 import { leasedRedisStore } from '../rate-limit-store.js';
@@ -21,9 +22,11 @@ import type { ReadSide } from '../read-side.js';
 import type { ApiWriteSide } from '../write-side.js';
 import type { RequestScope } from './context.js';
 import { createErrorFormatter, toClientError } from './error-formatter.js';
+import { unsafeVariable } from './input-strings.js';
 import { buildResolvers, typeDefs } from './schema.js';
-import { graphql } from './graphql-runtime.js';
-import { costGate, documentRules, staticValidationRules } from './validation-rules.js';
+import { costGate, staticValidationRules } from './validation-rules.js';
+import { createWsEdge } from './ws-edge.js';
+import type { SubscribePayload } from './ws-edge.js';
 
 export interface ApiSettings {
   readonly production: boolean;
@@ -35,6 +38,12 @@ export interface ApiSettings {
   readonly queryMaxCost: number;
   readonly consistencyWaitMs: number;
   readonly redisKeyPrefix: string;
+  /** Longest accepted bearer-token lifetime (TOKEN_MAX_LIFETIME_SECONDS). */
+  readonly tokenMaxLifetimeSeconds: number;
+  readonly wsMaxSubscriptionsPerSocket: number;
+  readonly wsMaxSocketsPerClient: number;
+  /** BODY_LIMIT_BYTES: fastify's bodyLimit (app.ts) for HTTP, and the largest WebSocket message here. */
+  readonly bodyLimitBytes: number;
 }
 
 export interface GraphqlPluginOptions {
@@ -74,14 +83,6 @@ const variablesOf = (method: string, sent: unknown): Record<string, unknown> | u
 const validationFailure = (errors: readonly GraphQLError[]): Error =>
   Object.assign(new Error('Graphql validation error'), { code: 'MER_ERR_GQL_VALIDATION', statusCode: 400, errors });
 
-const headerOf = (payload: unknown): unknown => {
-  if (typeof payload !== 'object' || payload === null) return undefined;
-  const direct: unknown = Reflect.get(payload, 'authorization') ?? Reflect.get(payload, 'Authorization');
-  if (direct !== undefined) return direct;
-  const headers: unknown = Reflect.get(payload, 'headers');
-  return typeof headers === 'object' && headers !== null ? Reflect.get(headers, 'authorization') : undefined;
-};
-
 export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (app, options) => {
   const { settings } = options;
   await app.register(fastifyJwt, {
@@ -120,7 +121,7 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
 
   // QUERY_MAX_COST depends on the variables, so it is not part of mercurius' cached validation: it
   // is checked here, before mercurius parses (validation-rules.ts). This covers HTTP; graphql-ws
-  // carries subscriptions alone (no `fullWsTransport`), validated by the hook at the end.
+  // carries subscriptions alone (no `fullWsTransport`), checked as their messages arrive (below).
   const rules = { maxCost: settings.queryMaxCost, maxDepth: settings.queryMaxDepth, introspection: !settings.production };
   const costErrors = costGate(rules);
   app.addHook('preHandler', (request, _reply, done) => {
@@ -130,8 +131,18 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     const query = fieldOf(sent, 'query');
     if (typeof query !== 'string') return done();
     const operationName = fieldOf(sent, 'operationName');
-    const errors = costErrors(app.graphql.schema, query, typeof operationName === 'string' ? operationName : undefined, () => variablesOf(request.method, sent));
-    done(errors.length > 0 ? validationFailure(errors) : undefined);
+    // Read (a GET's parsed) once, when the cost gate measures or the strings are walked.
+    let variables: Record<string, unknown> | undefined | null = null;
+    const variablesOnce = (): Record<string, unknown> | undefined => (variables === null ? (variables = variablesOf(request.method, sent)) : variables);
+    const errors = costErrors(app.graphql.schema, query, typeof operationName === 'string' ? operationName : undefined, variablesOnce);
+    if (errors.length > 0) return done(validationFailure(errors));
+    // No NUL or invalid Unicode in a string variable (input-strings.ts): walked only when the
+    // request has variables, so a known text without them stays one lookup.
+    const sentVariables = fieldOf(sent, 'variables');
+    if (sentVariables === undefined || sentVariables === null) return done();
+    const given = variablesOnce();
+    const unsafe = given === undefined ? undefined : unsafeVariable(given);
+    done(unsafe === undefined ? undefined : validationFailure([unsafe]));
   });
 
   const clock = options.clock;
@@ -155,18 +166,36 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     production: settings.production,
   });
 
+  // The WebSocket edge (ws-edge.ts): each message within BODY_LIMIT_BYTES; a subscribe message
+  // checked as it arrives, with its variables (which mercurius' hooks never get), by the same cost
+  // gate as HTTP (every validation rule on first sight of a text) and the same input-string rule;
+  // caps per socket and per client; the socket closed when its token expires.
+  const checkSubscription = ({ query, variables, operationName }: SubscribePayload): GraphQLError | undefined => {
+    // mercurius would also take a parsed document (an object) as the query, unchecked.
+    if (typeof query !== 'string') return toClientError(new KeelError('KEEL_ERR_GRAPHQL_VALIDATION', 'The subscription has no GraphQL query text.'), settings.production);
+    const given = typeof variables === 'object' && variables !== null ? (variables as Record<string, unknown>) : undefined;
+    const [costly] = costErrors(app.graphql.schema, query, typeof operationName === 'string' ? operationName : undefined, () => given);
+    const refused = costly ?? (given === undefined ? undefined : unsafeVariable(given));
+    return refused === undefined ? undefined : toClientError(refused, settings.production);
+  };
+  const edge = createWsEdge({
+    maxMessageBytes: settings.bodyLimitBytes,
+    maxSubscriptionsPerSocket: settings.wsMaxSubscriptionsPerSocket,
+    maxSocketsPerClient: settings.wsMaxSocketsPerClient,
+    production: settings.production,
+    authenticate: (header) => authenticate(app, header),
+    check: checkSubscription,
+    clock: options.clock,
+  });
+  // mercurius' WebSocket route (@fastify/websocket's `wsHandler`), wrapped as it is added, so the
+  // edge sees every socket before mercurius and every message before mercurius handles it.
+  app.addHook('onRoute', (route) => edge.watchRoute(route));
   // On close, before the server stops accepting: every graphql-ws connection is closed with 1001
   // (going away), so a subscriber sees a clean close it may retry elsewhere, never a hang; requests
   // in flight still complete. (@fastify/websocket, registered by mercurius, would close them
-  // without a code.) Connections are tracked from their connection_init.
-  const sockets = new Set<WebSocket>();
-  const track = (socket: WebSocket): Record<string, never> => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    return {};
-  };
+  // without a code.)
   app.addHook('preClose', async () => {
-    for (const socket of sockets) socket.close(1001, 'server shutting down');
+    edge.closeAll(1001, 'server shutting down');
   });
 
   await app.register(mercurius, {
@@ -184,22 +213,19 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     errorFormatter: createErrorFormatter(settings.production),
     context: (request) => ({ keel: scopeOf(request) }),
     subscription: {
-      context: track,
-      // The token comes in connection_init: { "authorization": "Bearer <token>" }.
-      // A bad token is refused by each subscription (UNAUTHENTICATED), see subscriptions.ts.
-      onConnect: ({ payload }) => {
-        const scope: RequestScope = { auth: authenticate(app, headerOf(payload)), now: options.clock().toISOString(), requestId: 'ws' };
-        return { keel: scope };
-      },
+      // The token comes in connection_init: { "authorization": "Bearer <token>" }, verified by the
+      // edge as the message arrives; the scope (`keel`) and the socket (`keelSocket`) are the
+      // connection's. A bad token is refused by each subscription (UNAUTHENTICATED), see
+      // subscriptions.ts.
+      context: (socket) => edge.contextOf(socket),
     },
   });
-  // mercurius runs no validation on a subscription's document: GraphQL's rules and the static ones
-  // (the depth limit among them) run here, so a bad field is refused like over HTTP rather than
-  // silently never delivered. No cost: the hook gets no variables, and a subscription reads one
-  // object (no pages). A subscription-only hook: HTTP requests never reach it.
-  const subscriptionRules = documentRules(rules);
-  app.graphql.addHook('preSubscriptionExecution', (schema, document) => {
-    const [first] = graphql.validate(schema, document, subscriptionRules);
-    if (first !== undefined) throw toClientError(first, settings.production);
+  // mercurius runs no validation on a subscription's document: the edge checked its message when
+  // it arrived (GraphQL's rules and the static ones on first sight of the text, the cost with its
+  // variables, the input strings), so a bad field is refused like over HTTP rather than silently
+  // never delivered; the verdict is applied here. A subscription-only hook: HTTP requests never
+  // reach it.
+  app.graphql.addHook('preSubscriptionExecution', (_schema, _document, context, id) => {
+    edge.admit(context.keelSocket, id);
   });
 };

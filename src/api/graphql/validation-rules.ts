@@ -1,7 +1,8 @@
 /**
- * Validation rules added to GraphQL's own: a cost limit (graphql-query-complexity) and, in
- * production, no introspection; and the depth limit, measured by mercurius' own `queryDepth`, as a
- * rule (mercurius' `queryDepth` option cannot exempt introspection).
+ * Validation rules added to GraphQL's own: a cost limit (graphql-query-complexity), no NUL or
+ * invalid Unicode in string literals and, in production, no introspection; and the depth limit,
+ * measured by mercurius' own `queryDepth`, as a rule (mercurius' `queryDepth` option cannot exempt
+ * introspection).
  *
  * Cost: every field costs 1 plus its selection; a field with a `first` argument (a page) costs
  * 1 + first × its selection, so `products(first: 100) { edges { node { availability { sku } } } }`
@@ -19,6 +20,7 @@ import { createComplexityRule } from 'graphql-query-complexity';
 import { LRUCache } from 'lru-cache';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
 import { graphql } from './graphql-runtime.js';
+import { safeStringLiteralsRule } from './input-strings.js';
 
 const pageEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
   const first: unknown = args.first;
@@ -72,11 +74,38 @@ const depthRule =
     },
   });
 
-/** The rules that depend on the query text only (mercurius caches their result). */
+/**
+ * The rules that depend on the query text only (mercurius caches their result): the depth limit,
+ * no NUL or invalid Unicode in string literals (input-strings.ts), no introspection in production.
+ */
 export const staticValidationRules = (options: ValidationRuleOptions): ValidationRule[] => [
   depthRule(options),
+  safeStringLiteralsRule,
   ...(options.introspection ? [] : [graphql.NoSchemaIntrospectionCustomRule]),
 ];
+
+/**
+ * How many selections the cost rule counts before it gives up (graphql-query-complexity's default,
+ * or QUERY_MAX_COST when larger). It throws rather than reports then; `countable` turns that into
+ * KEEL_ERR_QUERY_TOO_COSTLY: 20,000 aliases of one field are 20,000 selections.
+ */
+const maxQueryNodes = (options: ValidationRuleOptions): number => Math.max(10_000, options.maxCost);
+const TOO_MANY_NODES = 'Query exceeds the maximum allowed number of nodes.';
+
+/** A validation with the cost rule, a document too large to count refused as too costly. */
+const countable = (options: ValidationRuleOptions, validate: () => readonly GraphQLError[]): readonly GraphQLError[] => {
+  try {
+    return validate();
+  } catch (error) {
+    // The library's ES-module build throws its own graphql's GraphQLError: matched by message.
+    if (!(error instanceof Error) || error.message !== TOO_MANY_NODES) throw error;
+    return [
+      new graphql.GraphQLError(`The query has more than ${maxQueryNodes(options)} selections: its estimated cost exceeds the limit of ${options.maxCost} (QUERY_MAX_COST).`, {
+        extensions: { code: 'KEEL_ERR_QUERY_TOO_COSTLY', limit: options.maxCost },
+      }),
+    ];
+  }
+};
 
 export const costRule = (
   options: ValidationRuleOptions,
@@ -84,6 +113,7 @@ export const costRule = (
 ): ValidationRule =>
   createComplexityRule({
     maximumComplexity: options.maxCost,
+    maxQueryNodes: maxQueryNodes(options),
     estimators: [pageEstimator],
     ...(variables === undefined ? {} : { variables }),
     ...(operationName === undefined ? {} : { operationName }),
@@ -97,9 +127,6 @@ export interface CostRequest {
   readonly variables?: Record<string, unknown> | undefined;
   readonly operationName?: string | undefined;
 }
-
-/** GraphQL's rules and the static ones: what a subscription's document is validated with (no variables, so no cost). */
-export const documentRules = (options: ValidationRuleOptions): readonly ValidationRule[] => [...graphql.specifiedRules, ...staticValidationRules(options)];
 
 /**
  * Whether a document's cost can change with the variables: a variable in a `first` argument (the
@@ -132,8 +159,8 @@ interface KnownText {
 export const COST_GATE_TEXTS = 1_024;
 
 /**
- * QUERY_MAX_COST at the HTTP edge, before mercurius: the errors to refuse a request with, [] to let
- * it through. A query text not seen before is parsed and validated with every rule and the cost,
+ * QUERY_MAX_COST at the edge, before mercurius (HTTP requests in a preHandler, subscriptions when
+ * their message arrives, ws-edge.ts): the errors to refuse a request with, [] to let it through. A query text not seen before is parsed and validated with every rule and the cost,
  * as mercurius would with the cost rule among its own (its syntax errors are left to mercurius,
  * which reports them); a valid one is remembered (LRU). A remembered text whose cost cannot change
  * with the variables (most) has its verdict kept per operation name; one whose cost can is measured
@@ -158,11 +185,11 @@ export const costGate = (options: ValidationRuleOptions, maxTexts = COST_GATE_TE
         return [];
       }
       // Every rule and the cost, in the order mercurius ran them when it validated every request.
-      const errors = graphql.validate(schema, document, [...specified, costRule(options, request(operationName, variables)), ...statics]);
+      const errors = countable(options, () => graphql.validate(schema, document, [...specified, costRule(options, request(operationName, variables)), ...statics]));
       if (errors.length === 0) known.set(source, { document, readsVariables: costReadsVariables(document), byOperation: new Map([[operationName, errors]]) });
       return errors;
     }
-    const measure = (): readonly GraphQLError[] => graphql.validate(schema, text.document, [costRule(options, request(operationName, variables))]);
+    const measure = (): readonly GraphQLError[] => countable(options, () => graphql.validate(schema, text.document, [costRule(options, request(operationName, variables))]));
     if (text.readsVariables) return measure();
     const verdict = text.byOperation.get(operationName);
     if (verdict !== undefined) return verdict;
