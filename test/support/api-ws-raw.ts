@@ -3,6 +3,7 @@
  * codes and reasons, the exact error messages of one operation, several operations on one socket.
  */
 import WebSocket from 'ws';
+import { within } from './within.js';
 
 export interface WsMessage {
   readonly type: string;
@@ -28,20 +29,6 @@ export interface RawGraphqlSocket {
   close(): Promise<void>;
 }
 
-const within = <T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} within ${timeoutMs} ms`)), timeoutMs);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 
 const isMessage = (value: unknown): value is WsMessage =>
   typeof value === 'object' && value !== null && 'type' in value && typeof value.type === 'string';

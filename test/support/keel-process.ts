@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { within } from './within.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -39,19 +40,7 @@ export const spawnKeel = (env: Record<string, string>, args?: readonly string[])
   });
 
   const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms\nstdout:\n${out}\nstderr:\n${err}`)), ms);
-      promise.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-    });
+    within(promise, ms, () => `${what} (stdout:\n${out}\nstderr:\n${err})`);
 
   const findUrl = (): string | undefined => {
     for (const line of out.split('\n')) {
