@@ -5,6 +5,7 @@
  * projector engine, which needs both, runs as the owner).
  */
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { createPostgresEventStore } from '../../src/eventstore/postgres/index.js
 import type { EventStore } from '../../src/eventstore/port.js';
 import { createCacheChangeSink } from '../../src/projections/cache/change-sink.js';
 import { createMemoryReadCache } from '../../src/projections/cache/memory-cache.js';
+import type { ReadCache } from '../../src/projections/cache/read-cache.js';
 import { startProjections, watchProjections } from '../../src/projections/engine/index.js';
 import type { ProjectionWatch, Projections } from '../../src/projections/engine/index.js';
 import { liveSchemaOf } from '../../src/projections/projection.js';
@@ -21,6 +23,7 @@ import { openDatabase } from '../../src/platform/database.js';
 import type { DatabaseHandle } from '../../src/platform/database.js';
 import { codes, gql, openApiHarness, silentLogger, tokenFor } from '../support/api-app.js';
 import type { ApiHarness } from '../support/api-app.js';
+import { subscribe, wsClient } from '../support/api-ws.js';
 import { openWriteSide } from '../support/write-side.js';
 import type { WriteSide } from '../support/write-side.js';
 
@@ -42,6 +45,7 @@ describe('write path and read path on separate PostgreSQL credentials', () => {
   let readerHandle: DatabaseHandle;
   let watch: ProjectionWatch;
   let h: ApiHarness;
+  let cache: ReadCache;
   let admin_: pg.Client;
   const suffix = randomBytes(4).toString('hex');
   const writer = `keel_writer_${suffix}`;
@@ -50,7 +54,7 @@ describe('write path and read path on separate PostgreSQL credentials', () => {
 
   beforeAll(async () => {
     owner = await openWriteSide('api_separation');
-    const cache = createMemoryReadCache({ logger: silentLogger() });
+    cache = createMemoryReadCache({ logger: silentLogger() });
     projections = await startProjections({ handle: owner.handle, store: owner.store, projections: readModels, sink: createCacheChangeSink(cache), logger: silentLogger() });
     const url = owner.url ?? '';
     admin_ = new pg.Client({ connectionString: url });
@@ -137,5 +141,40 @@ describe('write path and read path on separate PostgreSQL credentials', () => {
     );
     expect(read.body).toEqual({ data: { product: { name: 'Separated', availability: { received: 3 } }, order: { status: 'CANCELLED', lines: [{ product: { name: 'Separated' } }] } } });
     expect(codes(await gql(h.app, '{ products(first: 5) { edges { node { id } } } }'))).toEqual([]);
+  });
+
+  it('regression: a database error after a subscription started reached the client raw — coded, masked in production, logged', async () => {
+    const logs: Array<Record<string, unknown>> = [];
+    const logTo = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logs.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const production = await openApiHarness('api_separation', {
+      side: { ...owner, store: writerStore, handle: writerHandle },
+      readSide: createReadSide({ db: readerHandle.db, cache, watch, status: () => Promise.reject(new Error('not used')) }),
+      env: { NODE_ENV: 'production', LOG_LEVEL: 'info', CONSISTENCY_WAIT_MS: '30000' },
+      logTo,
+    });
+    const url = await production.app.listen({ port: 0, host: '127.0.0.1' });
+    const placed = await gql(h.app, 'mutation { placeOrder(input: { lines: [{ sku: "SEP", quantity: 1 }] }) { orderId consistencyToken } }', undefined, alice);
+    const { orderId, consistencyToken } = placed.body.data?.placeOrder as { orderId: string; consistencyToken: string };
+    const changes = subscribe(wsClient(url, alice), 'subscription ($id: ID!, $after: String) { orderStatusChanged(orderId: $id, after: $after) { id status } }', { id: orderId, after: consistencyToken });
+    const schema = liveSchemaOf('orders');
+    try {
+      // The read side loses its grant while subscribed: its next read fails in PostgreSQL for real.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await admin_.query(`revoke select on all tables in schema ${schema} from ${reader}`);
+      await gql(h.app, 'mutation ($id: ID!) { cancelOrder(input: { orderId: $id, reason: "test" }) { consistencyToken } }', { id: orderId }, alice);
+      const failure = await changes.next(30_000);
+      expect(failure).toEqual({ error: [expect.objectContaining({ message: 'Internal server error.', extensions: expect.objectContaining({ code: 'KEEL_ERR_INTERNAL' }) })] });
+      expect(JSON.stringify(failure)).not.toMatch(/permission|rm_orders|select/i);
+      expect(logs.some((line) => line.level === 'error' && JSON.stringify(line).includes('permission denied'))).toBe(true);
+    } finally {
+      await admin_.query(`grant select on all tables in schema ${schema} to ${reader}`);
+      await changes.close();
+      await production.close();
+    }
   });
 });

@@ -6,7 +6,8 @@
  * does not outlive its token (closed at its expiry; each new subscription re-verifies the header).
  *
  * The read side is a stand-in (change streams on demand, failures on demand) so each case controls
- * exactly what a subscription's source does.
+ * exactly what a subscription's source does; the same path with a real PostgreSQL failure (the
+ * read side's role loses its grant mid-subscription) is tested in api-path-separation.test.ts.
  */
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';

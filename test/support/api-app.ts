@@ -69,6 +69,8 @@ export interface HarnessOptions {
   readonly clock?: () => Date;
   /** Reuse a write side (several apps = several API processes on one store). */
   readonly side?: WriteSide;
+  /** Where the app's JSON log lines go (at LOG_LEVEL from `env`); default: nowhere. */
+  readonly logTo?: Writable;
 }
 
 export const openApiHarness = async (label: string, options: HarnessOptions = {}): Promise<ApiHarness> => {
@@ -83,7 +85,8 @@ export const openApiHarness = async (label: string, options: HarnessOptions = {}
     ready: async () => ({ database: 'ok', eventstore: 'ok', projections: 'ok' }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   };
-  const app = buildApp({ logger: silentLogger(), health: async () => ({ database: 'ok' }), api });
+  const logger = options.logTo === undefined ? silentLogger() : createLogger(config, options.logTo);
+  const app = buildApp({ logger, health: async () => ({ database: 'ok' }), api });
   await app.ready();
   return {
     app,
