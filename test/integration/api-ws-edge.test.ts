@@ -14,12 +14,13 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { AvailabilityView, ChangeStreamOptions, OrderDetail, ReadSide } from '../../src/api/read-side.js';
+import { CONNECTION_INIT_TIMEOUT_MS } from '../../src/api/graphql/ws-edge.js';
 import { apiSettingsOf } from '../../src/api/settings.js';
 import { createApiWriteSide } from '../../src/api/write-side.js';
 import { loadConfig } from '../../src/platform/config.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { TEST_JWT_SECRET, tokenFor } from '../support/api-app.js';
-import { initRawSocket } from '../support/api-ws-raw.js';
+import { initRawSocket, openRawSocket } from '../support/api-ws-raw.js';
 import type { RawGraphqlSocket, WsMessage } from '../support/api-ws-raw.js';
 import { commandsOn, openWriteSide } from '../support/write-side.js';
 import type { WriteSide } from '../support/write-side.js';
@@ -236,6 +237,14 @@ describe('the WebSocket edge: limits, caps, errors after start, token lifetime',
       sockets.push(again.socket);
       expect(again.acked).toBe(true);
     });
+  });
+
+  it('closes a socket that never sends connection_init (4408), so uncounted sockets cannot pile up', async () => {
+    const { url } = await serve();
+    const idle = await openRawSocket(url);
+    sockets.push(idle);
+    const closed = await idle.closed(CONNECTION_INIT_TIMEOUT_MS + 2_000);
+    expect(closed).toMatchObject({ code: 4408 });
   });
 
   it('masks, codes and logs an error the source raises after the subscription started (production)', async () => {

@@ -70,13 +70,20 @@ declare module 'mercurius' {
 }
 
 /** Close codes: 4xxx are the application's; graphql-ws uses 4401 and 4429 for the same reasons. */
-export const WS_CLOSE = { unauthorized: 4401, tooLarge: 4413, tooMany: 4429, internal: 1011 } as const;
+export const WS_CLOSE = { unauthorized: 4401, initTimeout: 4408, tooLarge: 4413, tooMany: 4429, internal: 1011 } as const;
 
 /**
  * Verdicts waiting for mercurius to start their operation. A message mercurius refuses before
  * that (bad syntax, not a subscription) leaves its verdict behind; the oldest go beyond this many.
  */
 const MAX_PENDING_VERDICTS = 256;
+/**
+ * A socket must send connection_init within this time (graphql-ws' own default), or it is closed
+ * (4408): a socket counts towards its client's WS_MAX_SOCKETS_PER_CLIENT only from its
+ * connection_init, so sockets that never initialise must not be free to pile up.
+ */
+export const CONNECTION_INIT_TIMEOUT_MS = 3_000;
+
 /** setTimeout's longest delay; a later expiry is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -172,6 +179,7 @@ export const createWsEdge = (options: WsEdgeOptions): WsEdge => {
     // As graphql-ws: one connection_init per socket.
     if (connection.initialised) return connection.close(WS_CLOSE.tooMany, 'Too many initialisation requests');
     connection.initialised = true;
+    clearTimeout(connection.timer);
     const header = headerOf(payload);
     const auth = options.authenticate(header);
     const client = auth.kind === 'user' ? `sub:${auth.subject}` : `ip:${connection.request.ip}`;
@@ -228,6 +236,11 @@ export const createWsEdge = (options: WsEdgeOptions): WsEdge => {
   const watch = (socket: WebSocket, request: FastifyRequest): void => {
     const connection = new Connection(socket, request, options);
     connections.set(socket, connection);
+    // Cleared at connection_init, whose expiry timer then takes its place.
+    connection.timer = setTimeout(() => {
+      if (!connection.initialised) connection.close(WS_CLOSE.initTimeout, 'Connection initialisation timeout');
+    }, CONNECTION_INIT_TIMEOUT_MS);
+    connection.timer.unref();
     socket.on('message', (data: RawData) => {
       try {
         onMessage(connection, data);
