@@ -77,6 +77,10 @@ describe('GraphQL mutations → command handlers (app.inject, real PostgreSQL wr
     const before = await countEvents(h.side);
     const again = await gql(h.app, PAYMENT, { input: { paymentId: 'pay-1', outcome: 'AUTHORIZED', authorizationCode: 'AUTH-77' } }, provider);
     expect(again.body.data?.recordPaymentOutcome).toMatchObject({ duplicate: true, position: (paid.body.data?.recordPaymentOutcome as Record<string, unknown>).position });
+    // Its key is the server's (`<paymentId>.<outcome>`), not a client's: a repeat with other details
+    // is still that callback, answered with what was stored, never a key-reuse error.
+    const reworded = await gql(h.app, PAYMENT, { input: { paymentId: 'pay-1', outcome: 'AUTHORIZED', authorizationCode: 'AUTH-78' } }, provider);
+    expect(reworded.body.data?.recordPaymentOutcome).toMatchObject({ duplicate: true, status: 'AUTHORIZED' });
     expect(await countEvents(h.side)).toBe(before);
   });
 

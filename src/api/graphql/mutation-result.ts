@@ -49,19 +49,26 @@ export const commandIdOf = (mutation: string, user: User, key: string | null | u
 export const fingerprintOf = (mutation: string, input: Readonly<Record<string, unknown>>): string =>
   createHash('sha256').update(`${mutation}\n${stableStringify(commandInput(input)) ?? ''}`).digest('base64url').slice(0, 22);
 
+/**
+ * The request context of a mutation. With the client's `idempotencyKey`, the command id and the
+ * request's fingerprint; `derivedKey` (used when the client sent none) gives a command id without a
+ * fingerprint: a key the server made up says nothing about which request the client meant.
+ */
 export const requestContextOf = (
   scope: RequestScope,
   mutation: string,
   user: User,
   input: Readonly<Record<string, unknown>> & { readonly idempotencyKey?: unknown },
-  key: unknown = input.idempotencyKey,
+  derivedKey?: string,
 ): RequestContext => {
-  const commandId = commandIdOf(mutation, user, typeof key === 'string' ? key : undefined);
+  const clientKey = typeof input.idempotencyKey === 'string' ? input.idempotencyKey : undefined;
+  const commandId = commandIdOf(mutation, user, clientKey ?? derivedKey);
+  const fingerprint = clientKey === undefined ? {} : { fingerprint: fingerprintOf(mutation, input) };
   return {
     actor: actorOf(user),
     now: scope.now,
     correlationId: scope.requestId,
-    ...(commandId === undefined ? {} : { commandId, fingerprint: fingerprintOf(mutation, input) }),
+    ...(commandId === undefined ? {} : { commandId, ...fingerprint }),
   };
 };
 

@@ -103,8 +103,8 @@ export const mutationResolvers = (write: ApiWriteSide): IResolvers => {
         const paymentId = stringOf(input.paymentId) ?? '';
         const outcome = stringOf(input.outcome);
         // A provider that repeats a callback without a key repeats the same outcome: that is a duplicate too.
-        const key = input.idempotencyKey ?? (/^[A-Za-z0-9_-]{1,50}$/.test(paymentId) ? `${paymentId}.${outcome ?? ''}` : undefined);
-        const request = requestContextOf(ctx.keel, 'recordPaymentOutcome', user, input, key);
+        const derived = /^[A-Za-z0-9_-]{1,50}$/.test(paymentId) ? `${paymentId}.${outcome ?? ''}` : undefined;
+        const request = requestContextOf(ctx.keel, 'recordPaymentOutcome', user, input, derived);
         const { outcome: _outcome, ...fields } = commandInput(input);
         const result = await asMutation(() =>
           outcome === 'AUTHORIZED'
