@@ -4,7 +4,7 @@
  * only those newer than the last one delivered (or than `after`, when resuming). Ends when
  * `signal` aborts; unsubscribes on the way out.
  */
-import type { Notice, Unsubscribe } from '../projections/cache/read-cache.js';
+import type { Notice, Unsubscribe } from '../projections/cache/index.js';
 
 export interface ChangeStreamSource<T> {
   subscribe(onNotice: (notice: Notice) => void): Promise<Unsubscribe>;

@@ -4,17 +4,24 @@
  * engine's `waitFor` for consistency tokens and its status for `projectionStatus` and /ready.
  */
 import type { Kysely } from 'kysely';
-import { readAvailabilityCached, readProductCached } from '../projections/cache/cached-readers.js';
-import { openNearCache } from '../projections/cache/near-cache.js';
-import type { NearCache, NearCacheOptions } from '../projections/cache/near-cache.js';
-import type { ReadCache } from '../projections/cache/read-cache.js';
-import { holderText } from '../projections/engine/horizon-text.js';
-import type { ProjectionWatch } from '../projections/engine/position-watch.js';
-import { CATALOG, listProducts } from '../projections/read-models/catalog/queries.js';
-import { availabilityFromPayload, productFromPayload } from '../projections/read-models/catalog/views.js';
-import { FLASH_SALE, listFlashSaleBoard } from '../projections/read-models/flash-sale/queries.js';
-import { ORDERS, getOrder, listOrdersOfCustomer } from '../projections/read-models/orders/queries.js';
-import { availabilityTopic, orderTopic, productTopic } from '../projections/read-models/topics.js';
+import { openNearCache, readAvailabilityCached, readProductCached } from '../projections/cache/index.js';
+import type { NearCache, NearCacheOptions, ReadCache } from '../projections/cache/index.js';
+import { holderText } from '../projections/engine/index.js';
+import type { ProjectionWatch } from '../projections/engine/index.js';
+import {
+  CATALOG,
+  FLASH_SALE,
+  ORDERS,
+  availabilityFromPayload,
+  availabilityTopic,
+  getOrder,
+  listFlashSaleBoard,
+  listOrdersOfCustomer,
+  listProducts,
+  orderTopic,
+  productFromPayload,
+  productTopic,
+} from '../projections/read-models/index.js';
 import { changeStream } from './change-stream.js';
 import type { AvailabilityView, ProductView, ProjectionStatus, ReadName, ReadSide } from './read-side.js';
 

@@ -8,13 +8,17 @@
  * the batch that last changed a row). Lists page with opaque cursors the read models make and
  * check (a bad cursor is a `ValidationError` naming `after`).
  */
-import type { ProjectionStatus } from '../projections/engine/status.js';
-import type { ProductFilter } from '../projections/read-models/catalog/queries.js';
-import type { AvailabilityView, ProductView } from '../projections/read-models/catalog/views.js';
-import type { FlashSaleBoardRow } from '../projections/read-models/flash-sale/queries.js';
-import type { OrderDetail, OrderSummary } from '../projections/read-models/orders/queries.js';
-import type { OrderStatus } from '../projections/read-models/orders/tables.js';
-import type { Page } from '../projections/read-models/support/pagination.js';
+import type { ProjectionStatus } from '../projections/engine/index.js';
+import type {
+  AvailabilityView,
+  FlashSaleBoardRow,
+  OrderDetail,
+  OrderStatus,
+  OrderSummary,
+  Page,
+  ProductFilter,
+  ProductView,
+} from '../projections/read-models/index.js';
 
 export type { AvailabilityView, FlashSaleBoardRow, OrderDetail, OrderStatus, OrderSummary, Page, ProductFilter, ProductView, ProjectionStatus };
 

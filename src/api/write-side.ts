@@ -6,7 +6,7 @@
  */
 import { orderAggregate } from '../commands/aggregates.js';
 import type { CommerceCommands } from '../commands/commerce.js';
-import type { CommandHandler } from '../commands/handler/command-handler.js';
+import type { CommandHandler } from '../commands/handler/index.js';
 import { orderStreamId } from '../commands/order/index.js';
 
 export interface ApiWriteSide {

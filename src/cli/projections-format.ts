@@ -1,5 +1,5 @@
 /** Text for people: tables, durations and the parked list of `keel projections …`. */
-import { clearHorizonSql, holderText } from '../projections/engine/horizon-text.js';
+import { clearHorizonSql, holderText } from '../projections/engine/index.js';
 import type { ParkedEvent, ProjectionStatus } from '../projections/engine/index.js';
 import type { Projection } from '../projections/projection.js';
 

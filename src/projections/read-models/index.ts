@@ -7,5 +7,11 @@ import { ordersProjection } from './orders/index.js';
 
 export const readModels: readonly Projection[] = [catalogProjection, ordersProjection, flashSaleProjection, dailySalesProjection];
 
-export { catalogProjection, dailySalesProjection, flashSaleProjection, ordersProjection };
+// What readers outside src/projections use: each read model's queries and views, and the topics.
+export * from './catalog/index.js';
+export * from './daily-sales/index.js';
+export * from './flash-sale/index.js';
+export * from './orders/index.js';
+export type { Page } from './support/pagination.js';
+export { availabilityTopic, orderTopic, productTopic } from './topics.js';
 export * as topics from './topics.js';
