@@ -1,8 +1,8 @@
 /**
  * The shape every Keel event shares. An event is a fact: a past-tense `type` and its `data`.
  * Deciders produce the bare form; the command handler stamps `metadata` before appending, and
- * readers get the recorded form back. This folder imports nothing of ours, so the metadata type
- * is declared here (it matches the EventStore port's `EventMetadata`).
+ * readers get the recorded form back. The event store stores metadata as any JSON object; its
+ * shape is declared here, where events are.
  */
 import { z } from 'zod';
 

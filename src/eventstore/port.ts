@@ -10,17 +10,6 @@ import type { KeelError } from '../platform/errors.js';
 
 export type ExpectedRevision = 'any' | 'no_stream' | 'exists' | bigint;
 
-/** Metadata every Keel event carries (adapters store whatever object they are given). */
-export interface EventMetadata {
-  readonly commandId: string;
-  readonly correlationId: string;
-  readonly causationId: string;
-  readonly actor: string;
-  /** ISO-8601 time at which the command was decided (passed in, never read from a clock here). */
-  readonly timestamp: string;
-  readonly [key: string]: unknown;
-}
-
 /** An event about to be appended. `id` is a UUID; re-sending the same id is idempotent. */
 export interface EventData {
   readonly id: string;

@@ -7,8 +7,8 @@
  * "10000+"). Positions are not dense, so a position difference would not be a count. Lag in
  * seconds is now minus the creation time of the oldest unprojected matching event (0 caught up).
  * Both include events committed at or above the PostgreSQL horizon (`beyondHorizon`): visible,
- * but not deliverable while an older transaction anywhere in the cluster runs. Leaving them out
- * showed a projection stopped by such a transaction as caught up (issue #10).
+ * but not deliverable while an older transaction anywhere in the cluster runs; leaving them out
+ * would show a projection stopped by such a transaction as caught up.
  *
  * `stalledBy` names that transaction (the event store's `horizonStall`) once committed events
  * have waited behind it for `horizonStallSeconds`: shorter waits are appends committing out of
