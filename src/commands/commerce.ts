@@ -67,24 +67,36 @@ const stringField = (input: Input, field: string): string => {
 
 export type CommerceCommands = ReturnType<typeof createCommerceCommands>;
 
+/** Where one aggregate's commands go: its decider, the parser of its commands, and its stream. */
+interface Route<C, E extends DomainEventShape, S> {
+  readonly aggregate: Aggregate<C, E, S>;
+  readonly parse: (input: unknown) => C;
+  readonly streamOf: (input: Input) => string;
+}
+
+/**
+ * A business command of `type` along `route`: checks the input's size, parses it with the caller's
+ * `now`, and hands it to the command handler. `suffix` tells apart several commands one request
+ * (or one event of a process manager) sends.
+ */
+type Send<E extends DomainEventShape, S> = (input: Input, request: RequestContext, suffix?: string) => Promise<CommandResult<E, S>>;
+
 export const createCommerceCommands = (handler: CommandHandler) => {
-  const run = async <C, E extends DomainEventShape, S>(
-    aggregate: Aggregate<C, E, S>,
-    parse: (input: unknown) => C,
-    type: string,
-    input: Input,
-    streamOf: (input: Input) => string,
-    request: RequestContext,
-    suffix?: string,
-  ): Promise<CommandResult<E, S>> => {
-    checkSize(input);
-    const command = parse({ type, data: { ...input, now: request.now } });
-    return handler.handle(aggregate, streamOf(input), command, toCommandContext(request, suffix));
-  };
-  const product = (input: Input) => productStreamId(stringField(input, 'productId'));
-  const inventory = (input: Input) => inventoryStreamId(stringField(input, 'sku'));
-  const order = (input: Input) => orderStreamId(stringField(input, 'orderId'));
-  const payment = (input: Input) => paymentStreamId(stringField(input, 'paymentId'));
+  const sender =
+    <C, E extends DomainEventShape, S>(route: Route<C, E, S>) =>
+    (type: string): Send<E, S> =>
+    async (input, request, suffix) => {
+      checkSize(input);
+      const command = route.parse({ type, data: { ...input, now: request.now } });
+      return handler.handle(route.aggregate, route.streamOf(input), command, toCommandContext(request, suffix));
+    };
+  const toProduct = sender({ aggregate: productAggregate, parse: parseProductCommand, streamOf: (input) => productStreamId(stringField(input, 'productId')) });
+  const toInventory = sender({ aggregate: inventoryAggregate, parse: parseInventoryCommand, streamOf: (input) => inventoryStreamId(stringField(input, 'sku')) });
+  const toOrder = sender({ aggregate: orderAggregate, parse: parseOrderCommand, streamOf: (input) => orderStreamId(stringField(input, 'orderId')) });
+  const toPayment = sender({ aggregate: paymentAggregate, parse: parsePaymentCommand, streamOf: (input) => paymentStreamId(stringField(input, 'paymentId')) });
+  const trackSku = toInventory('TrackSku');
+  const listOnly = toProduct('ListProduct');
+  const placeOnly = toOrder('PlaceOrder');
 
   /**
    * The SKU as the catalog has it now: its product (the inventory stream's `SkuTracked`, which never
@@ -106,21 +118,15 @@ export const createCommerceCommands = (handler: CommandHandler) => {
     async listProduct(input: Input, request: RequestContext) {
       checkSize(input);
       const { productId, sku } = parseCommand(listProductSchema, { type: 'ListProduct', data: input }).data;
-      await run(inventoryAggregate, parseInventoryCommand, 'TrackSku', { sku, productId }, inventory, request, 'track-sku');
-      return run(productAggregate, parseProductCommand, 'ListProduct', input, product, request);
+      await trackSku({ sku, productId }, request, 'track-sku');
+      return listOnly(input, request);
     },
-    changePrice: (input: Input, request: RequestContext) =>
-      run(productAggregate, parseProductCommand, 'ChangePrice', input, product, request),
-    delistProduct: (input: Input, request: RequestContext) =>
-      run(productAggregate, parseProductCommand, 'DelistProduct', input, product, request),
-    receiveStock: (input: Input, request: RequestContext) =>
-      run(inventoryAggregate, parseInventoryCommand, 'ReceiveStock', input, inventory, request),
-    reserveStock: (input: Input, request: RequestContext, suffix?: string) =>
-      run(inventoryAggregate, parseInventoryCommand, 'ReserveStock', input, inventory, request, suffix),
-    releaseStock: (input: Input, request: RequestContext, suffix?: string) =>
-      run(inventoryAggregate, parseInventoryCommand, 'ReleaseStock', input, inventory, request, suffix),
-    commitStock: (input: Input, request: RequestContext, suffix?: string) =>
-      run(inventoryAggregate, parseInventoryCommand, 'CommitStock', input, inventory, request, suffix),
+    changePrice: toProduct('ChangePrice'),
+    delistProduct: toProduct('DelistProduct'),
+    receiveStock: toInventory('ReceiveStock'),
+    reserveStock: toInventory('ReserveStock'),
+    releaseStock: toInventory('ReleaseStock'),
+    commitStock: toInventory('CommitStock'),
     /**
      * Prices the order from the catalog (each line's product, read from its stream) and lets the
      * order decider refuse unknown SKUs, delisted products, changed prices, mixed currencies and
@@ -130,19 +136,13 @@ export const createCommerceCommands = (handler: CommandHandler) => {
       checkSize(input);
       const { lines } = parseCommand(placeOrderInputCommand, { data: input }).data;
       const catalog = await Promise.all(lines.map((line, i) => catalogEntry(line.sku, `data.lines.${i}.sku`)));
-      return run(orderAggregate, parseOrderCommand, 'PlaceOrder', { ...input, catalog }, order, request);
+      return placeOnly({ ...input, catalog }, request);
     },
-    confirmOrder: (input: Input, request: RequestContext, suffix?: string) =>
-      run(orderAggregate, parseOrderCommand, 'ConfirmOrder', input, order, request, suffix),
-    cancelOrder: (input: Input, request: RequestContext, suffix?: string) =>
-      run(orderAggregate, parseOrderCommand, 'CancelOrder', input, order, request, suffix),
-    requestPayment: (input: Input, request: RequestContext, suffix?: string) =>
-      run(paymentAggregate, parsePaymentCommand, 'RequestPayment', input, payment, request, suffix),
-    authorizePayment: (input: Input, request: RequestContext, suffix?: string) =>
-      run(paymentAggregate, parsePaymentCommand, 'AuthorizePayment', input, payment, request, suffix),
-    failPayment: (input: Input, request: RequestContext, suffix?: string) =>
-      run(paymentAggregate, parsePaymentCommand, 'FailPayment', input, payment, request, suffix),
-    refundPayment: (input: Input, request: RequestContext, suffix?: string) =>
-      run(paymentAggregate, parsePaymentCommand, 'RefundPayment', input, payment, request, suffix),
+    confirmOrder: toOrder('ConfirmOrder'),
+    cancelOrder: toOrder('CancelOrder'),
+    requestPayment: toPayment('RequestPayment'),
+    authorizePayment: toPayment('AuthorizePayment'),
+    failPayment: toPayment('FailPayment'),
+    refundPayment: toPayment('RefundPayment'),
   };
 };

@@ -37,8 +37,11 @@ export interface FulfilmentDeps {
 
 const ACTOR = 'process:order-fulfilment';
 
-/** Runs a step; a refusal with one of `codes` means the step is done already or no longer applies. */
-const unless = async <T>(codes: readonly ErrorCode[], step: Promise<T>): Promise<T | DomainError> => {
+/**
+ * Runs a step, ignoring a refusal with one of `codes` (the step is done already or no longer
+ * applies): that refusal is returned instead of thrown; any other error is thrown.
+ */
+const ignoringRefusals = async <T>(codes: readonly ErrorCode[], step: Promise<T>): Promise<T | DomainError> => {
   try {
     return await step;
   } catch (error) {
@@ -84,7 +87,7 @@ export const cancelAfterFailedStep = async (deps: FulfilmentDeps, recorded: Reco
   if (orderId === undefined || recorded.type === 'OrderCancelled') return false;
   const why = isKeelError(failure) ? failure.code : 'an unexpected error';
   const reason = `fulfilment step after ${recorded.type} refused: ${why}`;
-  const cancelled = await unless(
+  const cancelled = await ignoringRefusals(
     [...NOT_PENDING, 'KEEL_ERR_ORDER_NOT_FOUND'],
     deps.commerce.cancelOrder({ orderId, reason }, requestFor(deps, recorded), 'cancel-after-failed-step'),
   );
@@ -102,7 +105,7 @@ export const react = async (deps: FulfilmentDeps, recorded: RecordedEvent): Prom
     case 'PaymentAuthorized':
       return onPaymentAuthorized(deps, event.data, request);
     case 'PaymentFailed':
-      await unless(NOT_PENDING, deps.commerce.cancelOrder({ orderId: event.data.orderId, reason: `payment failed: ${event.data.reason}` }, request, 'cancel'));
+      await ignoringRefusals(NOT_PENDING, deps.commerce.cancelOrder({ orderId: event.data.orderId, reason: `payment failed: ${event.data.reason}` }, request, 'cancel'));
       return;
     case 'OrderCancelled':
       return onOrderCancelled(deps, event.data.orderId, request);
@@ -129,21 +132,21 @@ const onOrderPlaced = async (deps: FulfilmentDeps, order: DataOf<'OrderPlaced'>,
   const refused = failures.find((reason): reason is DomainError => reason instanceof DomainError);
   if (refused) {
     const sku = typeof refused.details.sku === 'string' ? ` (${refused.details.sku})` : '';
-    await unless(NOT_PENDING, deps.commerce.cancelOrder({ orderId, reason: `${refused.code}${sku}` }, request, 'cancel'));
+    await ignoringRefusals(NOT_PENDING, deps.commerce.cancelOrder({ orderId, reason: `${refused.code}${sku}` }, request, 'cancel'));
     return;
   }
   // An order cancelled while its stock was being reserved (or before a replay) is not charged.
   const { state: now } = await deps.handler.load(orderAggregate, orderStreamId(orderId));
   if (now.status !== 'pending') return;
   const payment = { paymentId: orderId, orderId, amount: order.total, currency: order.currency };
-  await unless(PAYMENT_SETTLED, deps.commerce.requestPayment(payment, request, 'request-payment'));
+  await ignoringRefusals(PAYMENT_SETTLED, deps.commerce.requestPayment(payment, request, 'request-payment'));
 };
 
 const onPaymentRequested = async (deps: FulfilmentDeps, payment: DataOf<'PaymentRequested'>, request: RequestContext) => {
   const { paymentId, orderId, amount, currency } = payment;
   const answer = await deps.provider.authorize({ paymentId, orderId, amount, currency, idempotencyKey: paymentId });
   const settled = { ...request, now: deps.clock().toISOString() };
-  await unless(
+  await ignoringRefusals(
     PAYMENT_SETTLED,
     answer.status === 'authorized'
       ? deps.commerce.authorizePayment({ paymentId, authorizationCode: answer.authorizationCode }, settled, 'authorize')
@@ -157,17 +160,17 @@ const onPaymentAuthorized = async (deps: FulfilmentDeps, payment: DataOf<'Paymen
   if (order.status === 'none') throw new Error(`Payment ${paymentId} authorized for unknown order ${orderId}`);
   const expired = Date.parse(request.now) > Date.parse(order.placedAt) + deps.reservationTtlMs;
   if (expired && order.status === 'pending') {
-    await unless(NOT_PENDING, deps.commerce.cancelOrder({ orderId, reason: 'reservation expired before payment' }, request, 'cancel'));
+    await ignoringRefusals(NOT_PENDING, deps.commerce.cancelOrder({ orderId, reason: 'reservation expired before payment' }, request, 'cancel'));
   }
   const confirmed = expired
     ? undefined
-    : await unless(NOT_PENDING, deps.commerce.confirmOrder({ orderId, paymentId }, request, 'confirm'));
+    : await ignoringRefusals(NOT_PENDING, deps.commerce.confirmOrder({ orderId, paymentId }, request, 'confirm'));
   if (confirmed === undefined || confirmed instanceof DomainError) {
     await refundAll(deps, paymentId, 'order not confirmed', request);
     return;
   }
   for (const { sku } of order.lines) {
-    await unless(['KEEL_ERR_RESERVATION_NOT_FOUND'], deps.commerce.commitStock({ sku, orderId }, request, `commit:${sku}`));
+    await ignoringRefusals(['KEEL_ERR_RESERVATION_NOT_FOUND'], deps.commerce.commitStock({ sku, orderId }, request, `commit:${sku}`));
   }
 };
 
@@ -176,7 +179,7 @@ const onOrderCancelled = async (deps: FulfilmentDeps, orderId: string, request: 
   if (order.status !== 'none') {
     for (const { sku } of order.lines) {
       const release = { sku, orderId, reason: 'order cancelled' };
-      await unless(['KEEL_ERR_RESERVATION_NOT_FOUND'], deps.commerce.releaseStock(release, request, `release:${sku}`));
+      await ignoringRefusals(['KEEL_ERR_RESERVATION_NOT_FOUND'], deps.commerce.releaseStock(release, request, `release:${sku}`));
     }
   }
   await refundAll(deps, orderId, 'order cancelled', request);
@@ -190,5 +193,5 @@ const refundAll = async (deps: FulfilmentDeps, paymentId: string, reason: string
   if (payment.status !== 'authorized') return;
   const amount = payment.amount - payment.refunded;
   if (amount <= 0) return;
-  await unless(PAYMENT_SETTLED, deps.commerce.refundPayment({ paymentId, amount, reason }, request, 'refund'));
+  await ignoringRefusals(PAYMENT_SETTLED, deps.commerce.refundPayment({ paymentId, amount, reason }, request, 'refund'));
 };

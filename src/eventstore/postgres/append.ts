@@ -8,7 +8,7 @@ import { DuplicateEventIdError, EventStoreUnavailableError, WrongExpectedRevisio
 import type { AppendResult, EventData, ExpectedRevision } from '../port.js';
 import { MAX_EVENTS_PER_TRANSACTION } from './schema.js';
 import type { EventStoreDb } from './schema.js';
-import { isConnectionError, isDataException, isEventIdViolation } from './sql-errors.js';
+import { isConnectionError, isDataException, isEventIdViolation } from './error-mapping.js';
 
 export interface AppendRequest {
   readonly streamId: string;

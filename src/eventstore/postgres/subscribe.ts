@@ -11,7 +11,7 @@ import type { ChangeSignal } from './change-signal.js';
 import { readPage } from './read.js';
 import type { Page } from './read.js';
 import type { EventStoreDb } from './schema.js';
-import { isConnectionError } from './sql-errors.js';
+import { isConnectionError } from './error-mapping.js';
 
 export interface SubscriptionContext {
   readonly db: EventStoreDb;

@@ -1,6 +1,7 @@
 /**
- * Classifying driver errors. node-postgres and PGlite both raise errors carrying the server's
- * SQLSTATE in `code`; socket failures carry Node's errno codes instead.
+ * The driver's errors → what Keel makes of them (as esdb/error-mapping.ts does for EventStoreDB).
+ * node-postgres and PGlite both raise errors carrying the server's SQLSTATE in `code`; socket
+ * failures carry Node's errno codes instead.
  */
 
 const field = (error: unknown, name: string): unknown =>
