@@ -10,7 +10,8 @@ const layers = {
   projections: ['events', 'eventstore', 'platform'],
   replay: ['events', 'commands', 'eventstore', 'platform'],
   api: ['commands', 'projections', 'events', 'eventstore', 'platform'],
-  cli: ['api', 'commands', 'projections', 'replay', 'events', 'eventstore', 'platform'],
+  server: ['api', 'commands', 'projections', 'events', 'eventstore', 'platform'],
+  cli: ['server', 'api', 'commands', 'projections', 'replay', 'events', 'eventstore', 'platform'],
 };
 /** Layers whose sub-folders are modules entered through their index.js. */
 const modular = ['commands', 'projections', 'eventstore'];

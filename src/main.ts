@@ -8,7 +8,7 @@ import { loadConfig } from './platform/config.js';
 try {
   const config = loadConfig(process.env);
   // Imported after the configuration is valid: a bad value is reported before any driver loads.
-  const { startKeel } = await import('./cli/serve.js');
+  const { startKeel } = await import('./server/index.js');
   await startKeel(config);
 } catch (error) {
   exitOnStartupError(error);

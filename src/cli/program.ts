@@ -32,7 +32,7 @@ export const buildProgram = (env: NodeJS.ProcessEnv = process.env, options: Prog
       try {
         const config = loadConfig(env);
         // Loaded on demand: `keel config` and `--help` need no database driver.
-        const { startKeel } = await import('./serve.js');
+        const { startKeel } = await import('../server/index.js');
         await startKeel(config, { role: flags.role });
       } catch (error) {
         exitOnStartupError(error);

@@ -14,7 +14,7 @@ import { decodeConsistencyToken } from '../../src/api/consistency-token.js';
 import { readReplicaProbe } from '../../src/api/health.js';
 import { DEFAULT_STALL_SECONDS, createReadSide } from '../../src/api/read-side-adapter.js';
 import type { ReadSide } from '../../src/api/read-side.js';
-import { startKeel } from '../../src/cli/serve.js';
+import { startKeel } from '../../src/server/index.js';
 import { createCacheChangeSink } from '../../src/projections/cache/change-sink.js';
 import { createMemoryReadCache } from '../../src/projections/cache/memory-cache.js';
 import type { ReadCache } from '../../src/projections/cache/read-cache.js';

@@ -7,8 +7,8 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/api/tokens.js';
-import { startKeel } from '../../src/cli/serve.js';
-import type { KeelServer } from '../../src/cli/serve.js';
+import { startKeel } from '../../src/server/index.js';
+import type { KeelServer } from '../../src/server/index.js';
 import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../../src/platform/config.js';
 import { codes, gql, openApiHarness, silentLogger, TEST_JWT_SECRET, tokenFor } from '../support/api-app.js';
 import type { ApiHarness, GraphqlResponse } from '../support/api-app.js';

@@ -4,7 +4,7 @@
  * tell clients apart, and only when told to (a client could otherwise forge the header).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKeel } from '../../src/cli/serve.js';
+import { startKeel } from '../../src/server/index.js';
 import { loadConfig } from '../../src/platform/config.js';
 import { silentLogger, TEST_JWT_SECRET } from '../support/api-app.js';
 import { createTestDatabase } from '../support/database.js';

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/api/tokens.js';
-import { startKeel } from '../../src/cli/serve.js';
+import { startKeel } from '../../src/server/index.js';
 import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../../src/platform/config.js';
 import { openDatabase } from '../../src/platform/database.js';
 import { createLogger } from '../../src/platform/logger.js';

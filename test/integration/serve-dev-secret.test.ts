@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKeel } from '../../src/cli/serve.js';
+import { startKeel } from '../../src/server/index.js';
 import { ConfigError, loadConfig } from '../../src/platform/config.js';
 import { openDatabase } from '../../src/platform/database.js';
 import { silentLogger } from '../support/api-app.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/api/tokens.js';
-import { startKeel } from '../../src/cli/serve.js';
+import { startKeel } from '../../src/server/index.js';
 import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../../src/platform/config.js';
 import { createTestDatabase } from '../support/database.js';
 import type { TestDatabase } from '../support/database.js';

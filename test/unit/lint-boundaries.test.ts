@@ -19,7 +19,8 @@ describe('module boundaries (lint)', () => {
     ['src/events/x.ts', "import { KeelError } from '../platform/errors.js';", /src\/events may not import src\/platform/],
     ['src/eventstore/postgres/x.ts', "import { orderDecider } from '../../commands/order/index.js';", /src\/eventstore may not import src\/commands/],
     ['src/platform/x.ts', "import { buildApp } from '../api/app.js';", /src\/platform may not import src\/api/],
-    ['src/api/x.ts', "import { startKeel } from '../cli/serve.js';", /src\/api may not import src\/cli/],
+    ['src/api/x.ts', "import { startKeel } from '../server/index.js';", /src\/api may not import src\/server/],
+    ['src/server/x.ts', "import { program } from '../cli/program.js';", /src\/server may not import src\/cli/],
     ['src/api/x.ts', "import { getOrder } from '../projections/read-models/orders/queries.js';", /through its index\.js/],
     ['src/cli/x.ts', "import { createCommandHandler } from '../commands/handler/command-handler.js';", /through its index\.js/],
   ])('refuses in %s: %s', async (file, line, message) => {
