@@ -1,14 +1,20 @@
 #!/usr/bin/env node
-// Makes sure PostgreSQL and Redis are reachable, then runs the given command with
-// KEEL_TEST_DATABASE_URL and KEEL_TEST_REDIS_URL set. Order of preference:
-//   1. DATABASE_URL / REDIS_URL from the environment;
+// Makes sure the machine has what the tests need, that PostgreSQL and Redis are reachable, then
+// runs the given command with KEEL_TEST_DATABASE_URL and KEEL_TEST_REDIS_URL set.
+//   0. provision (scripts/provision.mjs): as root with apt-get, install the missing packages
+//      (PostgreSQL, pg_basebackup, redis-server, curl, jq, chromium), saying which and why;
+//      otherwise stop before any test with one message naming them and the install command;
+// then, for each of PostgreSQL and Redis, in this order:
+//   1. DATABASE_URL / REDIS_URL from the environment (no server is installed for them);
 //   2. local servers on the default ports (postgres:postgres@127.0.0.1:5432, 127.0.0.1:6379);
 //   3. start them: `docker compose up -d postgres redis --wait` where a Docker engine answers,
 //      otherwise the local server binaries (pg_ctlcluster, redis-server);
 //   4. otherwise stop with one message saying how to provide them.
+// Quiet when everything is there and running.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import pg from 'pg';
+import { provision } from './provision.mjs';
 
 const DEFAULT_PG = 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
 const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
@@ -52,6 +58,14 @@ async function waitFor(check, what, seconds = 30) {
   return false;
 }
 
+/** `pg_ctlcluster <version> <name> <action>` for every local cluster pg_lsclusters lists (Debian). */
+function controlLocalClusters(action) {
+  for (const line of execFileSync('pg_lsclusters', ['-h']).toString().trim().split('\n').filter(Boolean)) {
+    const [version, name] = line.split(/\s+/);
+    spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, action], { stdio: 'inherit' });
+  }
+}
+
 async function ensurePostgres() {
   if (process.env.DATABASE_URL) {
     if (await pgReachable(process.env.DATABASE_URL)) return process.env.DATABASE_URL;
@@ -65,11 +79,7 @@ async function ensurePostgres() {
   }
   if (has('pg_lsclusters', ['-h'])) {
     log('starting the local PostgreSQL cluster');
-    const clusters = execFileSync('pg_lsclusters', ['-h']).toString().trim().split('\n').filter(Boolean);
-    for (const line of clusters) {
-      const [version, name] = line.split(/\s+/);
-      spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, 'start'], { stdio: 'inherit' });
-    }
+    controlLocalClusters('start');
     if (process.getuid?.() === 0) {
       spawnSync('su', ['postgres', '-c', `psql -q -c "ALTER ROLE postgres PASSWORD 'postgres'"`], { stdio: 'inherit' });
     }
@@ -123,10 +133,7 @@ async function allowPreparedTransactions(url) {
   }
   log('setting max_prepared_transactions = 10 on the local PostgreSQL cluster and restarting it (the horizon-stall test prepares a transaction)');
   spawnSync('su', ['postgres', '-c', `psql -q -c "ALTER SYSTEM SET max_prepared_transactions = 10"`], { stdio: 'inherit', cwd: '/' });
-  for (const line of execFileSync('pg_lsclusters', ['-h']).toString().trim().split('\n').filter(Boolean)) {
-    const [version, name] = line.split(/\s+/);
-    spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, 'restart'], { stdio: 'inherit' });
-  }
+  controlLocalClusters('restart');
   await waitFor(() => pgReachable(url), 'PostgreSQL');
 }
 
@@ -140,32 +147,53 @@ function redact(url) {
   }
 }
 
-const [cmd, ...args] = process.argv.slice(2);
-if (!cmd) {
-  log('usage: node scripts/with-services.mjs <command> [args...]');
-  process.exit(2);
+/** Finds or starts both servers; exits with one message when either cannot be had. */
+async function ensureServices() {
+  let databaseUrl, redisUrl;
+  try {
+    [databaseUrl, redisUrl] = await Promise.all([ensurePostgres(), ensureRedis()]);
+  } catch (e) {
+    log(e.message);
+    process.exit(1);
+  }
+  const missing = [!databaseUrl && 'PostgreSQL', !redisUrl && 'Redis'].filter(Boolean);
+  if (missing.length > 0) {
+    log(
+      `${missing.join(' and ')} not reachable. Provide them in one of these ways: set DATABASE_URL ` +
+        `(postgres://user:password@host:5432/db) and REDIS_URL (redis://host:6379); or run ` +
+        `'docker compose up -d postgres redis --wait'; or install and start local servers ` +
+        `(PostgreSQL with role postgres/password postgres on 127.0.0.1:5432, redis-server on 127.0.0.1:6379).`,
+    );
+    process.exit(1);
+  }
+  return { databaseUrl, redisUrl };
 }
-let databaseUrl, redisUrl;
-try {
-  [databaseUrl, redisUrl] = await Promise.all([ensurePostgres(), ensureRedis()]);
-} catch (e) {
-  log(e.message);
-  process.exit(1);
+
+/** Runs the command with the services' URLs and exits with its status. */
+function runWithServices(cmd, args, { databaseUrl, redisUrl }) {
+  const child = spawn(cmd, args, {
+    stdio: 'inherit',
+    shell: process.platform === 'win32',
+    env: { ...process.env, KEEL_TEST_DATABASE_URL: databaseUrl, KEEL_TEST_REDIS_URL: redisUrl },
+  });
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
-const missing = [!databaseUrl && 'PostgreSQL', !redisUrl && 'Redis'].filter(Boolean);
-if (missing.length > 0) {
-  log(
-    `${missing.join(' and ')} not reachable. Provide them in one of these ways: set DATABASE_URL ` +
-      `(postgres://user:password@host:5432/db) and REDIS_URL (redis://host:6379); or run ` +
-      `'docker compose up -d postgres redis --wait'; or install and start local servers ` +
-      `(PostgreSQL with role postgres/password postgres on 127.0.0.1:5432, redis-server on 127.0.0.1:6379).`,
-  );
-  process.exit(1);
+
+async function main() {
+  const [cmd, ...args] = process.argv.slice(2);
+  if (!cmd) {
+    log('usage: node scripts/with-services.mjs <command> [args...]');
+    process.exit(2);
+  }
+  try {
+    provision();
+  } catch (e) {
+    log(e.message);
+    process.exit(1);
+  }
+  const services = await ensureServices();
+  await allowPreparedTransactions(services.databaseUrl);
+  runWithServices(cmd, args, services);
 }
-await allowPreparedTransactions(databaseUrl);
-const child = spawn(cmd, args, {
-  stdio: 'inherit',
-  shell: process.platform === 'win32',
-  env: { ...process.env, KEEL_TEST_DATABASE_URL: databaseUrl, KEEL_TEST_REDIS_URL: redisUrl },
-});
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+await main();

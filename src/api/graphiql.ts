@@ -10,6 +10,11 @@
  * cached for a year (immutable); the page, `main.js` and `main.css` are revalidated on each load.
  * The fetcher posts to the GraphQL endpoint and opens subscriptions (graphql-ws) on the same path.
  *
+ * The editor opens on GRAPHIQL_DEFAULT_QUERY (GraphiQL's `defaultQuery` prop: used only while the
+ * browser has no tabs of its own in localStorage), a catalog query that runs as is, with comments
+ * on adding a bearer token in the Headers pane and on passing a mutation's consistencyToken to a
+ * query. No `defaultHeaders`: a placeholder token there would make every operation fail.
+ *
  * The schema reaches GraphiQL as `/graphiql/schema.json` (the introspection of the served type
  * definitions), so the page has docs, autocompletion and validation at once. GraphiQL's own
  * introspection through `/graphql` (its "re-fetch schema" button) works too: outside production an
@@ -68,6 +73,48 @@ const vendor = (name: string, files: ReadonlyArray<readonly [file: string, conte
 const escapeHtml = (text: string): string =>
   text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/**
+ * What the query editor shows on a first visit instead of GraphiQL's generic welcome: a query
+ * anyone can run (the catalog needs no token), and, in comments, how to authenticate and how to
+ * read one's own write. The commented operations are valid against the schema (checked by
+ * test/integration/api-graphiql.test.ts). ASCII only, no URL: it is embedded in `main.js`.
+ */
+export const GRAPHIQL_DEFAULT_QUERY = `# Keel's GraphQL API. Run the query below with Ctrl-Enter (or the run button):
+# the first five products of the catalog. Reading the catalog needs no token.
+#
+# Mutations, orders and admin fields need a bearer token. Create one in a terminal:
+#
+#   npm run --silent keel -- token --sub alice --role customer
+#
+# (--sub ada --role admin for listProduct, receiveStock and the other admin mutations),
+# then open the Headers pane (below the editor) and put it there:
+#
+#   {"authorization": "Bearer <token>"}
+#
+# Subscriptions read the token from graphql-ws connection_init, which this pane does not fill.
+#
+# Reads are eventually consistent. To read your own write, take the consistencyToken a
+# mutation returns and pass it to the query: the query waits until the read models have
+# applied that write. For example, as alice:
+#
+#   mutation { placeOrder(input: { lines: [{ sku: "TEA", quantity: 1 }] }) { orderId consistencyToken } }
+#   query { order(id: "<orderId>", consistencyToken: "<consistencyToken>") { status total } }
+
+query Products {
+  products(first: 5) {
+    edges {
+      node {
+        id
+        name
+        price
+        currency
+        available
+      }
+    }
+  }
+}
+`;
+
 const MAIN_CSS = `html, body { height: 100%; margin: 0; }
 #graphiql { height: 100vh; }
 `;
@@ -81,8 +128,10 @@ const MAIN_JS = `/* global React, ReactDOM, GraphiQL */
   var subscriptionUrl = new URL(url.href);
   subscriptionUrl.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   var fetcher = GraphiQL.createFetcher({ url: url.href, subscriptionUrl: subscriptionUrl.href });
+  // The first tab's text when the browser has none stored (GRAPHIQL_DEFAULT_QUERY, graphiql.ts).
+  var defaultQuery = ${JSON.stringify(GRAPHIQL_DEFAULT_QUERY)};
   var render = function (schema) {
-    var props = { fetcher: fetcher, isHeadersEditorEnabled: true, shouldPersistHeaders: true };
+    var props = { fetcher: fetcher, defaultQuery: defaultQuery, isHeadersEditorEnabled: true, shouldPersistHeaders: true };
     // Without it (schema.json failed), GraphiQL introspects through the fetcher itself.
     if (schema) props.schema = schema;
     ReactDOM.createRoot(root).render(React.createElement(GraphiQL, props));

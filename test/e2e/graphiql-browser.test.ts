@@ -1,7 +1,8 @@
 /**
  * GraphiQL in a real browser: the real server process in development mode, `/graphiql` opened in
  * headless Chromium (the system's /usr/bin/chromium, driven by playwright-core; no browser is
- * downloaded). The page renders, runs a query against `/graphql` and shows the result, and every
+ * downloaded). The page renders, opens on Keel's example query (GRAPHIQL_DEFAULT_QUERY) and runs
+ * it as is, runs a query and a subscription against `/graphql` and shows the results, and every
  * request it makes goes to the Keel server itself (GraphiQL is self-hosted: no CDN, works offline).
  * Screenshots are left in the temporary directory (keel-graphiql-browser*.png) for a human to look at.
  * Needs /usr/bin/chromium (Debian's `chromium` package); without it the test fails and says so.
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GRAPHIQL_DEFAULT_QUERY } from '../../src/api/graphiql.js';
 import { signToken } from '../../src/api/tokens.js';
 import { E2E_JWT_SECRET, postGraphql, startApiServer } from '../support/api-server.js';
 import type { ApiServer } from '../support/api-server.js';
@@ -101,6 +103,20 @@ describe('GraphiQL in headless Chromium (development, self-hosted)', () => {
       await editor.waitFor({ state: 'visible', timeout: 20_000 });
       await page.locator('.graphiql-execute-button').waitFor({ state: 'visible' });
 
+      // A first visit opens on Keel's example (GRAPHIQL_DEFAULT_QUERY), not GraphiQL's welcome text:
+      // the catalog query and the comments on tokens and consistency tokens.
+      // (CodeMirror shows an empty line as a zero-width space.)
+      const editorText = async (): Promise<string> =>
+        (await page.locator('.graphiql-query-editor .CodeMirror-line').allInnerTexts()).join('\n').replace(/\u200b/g, '').trimEnd();
+      await expect.poll(editorText).toContain('query Products {');
+      const shown = await editorText();
+      expect(shown).toBe(GRAPHIQL_DEFAULT_QUERY.trimEnd());
+      expect(shown).toContain('  products(first: 5) {');
+      expect(shown).toContain('#   npm run --silent keel -- token --sub alice --role customer');
+      expect(shown).toContain('#   {"authorization": "Bearer <token>"}');
+      expect(shown).toContain('consistencyToken');
+      expect(shown).not.toContain('Welcome to GraphiQL');
+
       // The schema arrived: the documentation explorer lists Keel's root types.
       await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
       await page.locator('.graphiql-doc-explorer').getByText('ProductConnection').first().waitFor({ state: 'visible', timeout: 10_000 });
@@ -110,9 +126,19 @@ describe('GraphiQL in headless Chromium (development, self-hosted)', () => {
       await page.keyboard.press('Escape');
       await page.getByRole('dialog').waitFor({ state: 'detached' });
 
+      // The example runs as it stands (the run button, no token): it lists the product above.
+      await page.locator('.graphiql-execute-button').click();
+      await result.getByText('"Green tea"').waitFor({ state: 'visible', timeout: 20_000 });
+      // (All whitespace removed, the name's too.)
+      expect((await result.innerText()).replace(/\s+/g, '')).toContain(
+        '{"data":{"products":{"edges":[{"node":{"id":"graphiql-tea","name":"Greentea","price":650,"currency":"EUR","available":0}}]}}}',
+      );
+
+      // The example's result is still shown: wait for this query's own.
       await run(QUERY);
-      await result.getByText('"graphiql-tea"').waitFor({ state: 'visible', timeout: 20_000 });
-      expect((await result.innerText()).replace(/\s+/g, '')).toContain('{"data":{"products":{"edges":[{"node":{"id":"graphiql-tea"}}]}}}');
+      await expect
+        .poll(async () => (await result.innerText()).replace(/\s+/g, ''), { timeout: 20_000 })
+        .toContain('{"data":{"products":{"edges":[{"node":{"id":"graphiql-tea"}}]}}}');
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
       // A subscription goes over graphql-ws on /graphql: stock received after the listing arrives.

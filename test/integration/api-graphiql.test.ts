@@ -2,12 +2,16 @@
  * GraphiQL, self-hosted (app.inject): in development `/graphiql` serves a page whose scripts and
  * stylesheets all come from Keel (the installed react, react-dom and graphiql packages, byte for
  * byte), with content types, cache headers and a CSP with no other origin; in production the page
- * and every asset are 404. The page in a real browser: test/e2e/graphiql-browser.test.ts.
+ * and every asset are 404. The editor opens on a Keel example query (valid against the schema,
+ * like the operations its comments show). The page in a real browser: test/e2e/graphiql-browser.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { buildSchema, parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GRAPHIQL_DEFAULT_QUERY } from '../../src/api/graphiql.js';
+import { typeDefs } from '../../src/api/graphql/schema.js';
 import { openApiHarness } from '../support/api-app.js';
 import type { ApiHarness } from '../support/api-app.js';
 import { openWriteSide } from '../support/write-side.js';
@@ -122,6 +126,26 @@ describe('GraphiQL, self-hosted (app.inject)', () => {
       return Array.isArray(types) ? types.map((t: unknown) => String(Reflect.get(t as object, 'name'))).sort() : [];
     };
     expect(names(served)).toEqual(names(shallow.json().data));
+  });
+
+  it('opens the editor on a Keel example: a catalog query that runs as is, and comments whose operations are valid', async () => {
+    // main.js hands it to GraphiQL as defaultQuery (the text a first visit shows).
+    const main = await dev.app.inject('/graphiql/main.js');
+    expect(main.body).toContain(`defaultQuery: defaultQuery`);
+    expect(main.body).toContain(`var defaultQuery = ${JSON.stringify(GRAPHIQL_DEFAULT_QUERY)};`);
+    expect(GRAPHIQL_DEFAULT_QUERY).toContain('products(first: 5)');
+    expect(GRAPHIQL_DEFAULT_QUERY).toContain('{"authorization": "Bearer <token>"}');
+    expect(GRAPHIQL_DEFAULT_QUERY).toContain('npm run --silent keel -- token --sub alice --role customer');
+    expect(GRAPHIQL_DEFAULT_QUERY).toContain('consistencyToken');
+
+    // The operation itself is valid (test/e2e/graphiql-browser.test.ts runs it, with no token).
+    const schema = buildSchema(typeDefs);
+    expect(validate(schema, parse(GRAPHIQL_DEFAULT_QUERY))).toEqual([]);
+
+    // So are the operations the comments show (`#   mutation { … }`, `#   query { … }`).
+    const commented = [...GRAPHIQL_DEFAULT_QUERY.matchAll(/^#\s+((?:mutation|query) \{.*\})$/gm)].map((m) => m[1] ?? '');
+    expect(commented).toHaveLength(2);
+    for (const operation of commented) expect(validate(schema, parse(operation)), operation).toEqual([]);
   });
 
   it('serves neither the page nor any asset in production', async () => {
