@@ -37,8 +37,8 @@ describe('GraphQL read path across two server processes', () => {
       PAYMENT_FAKE_LATENCY_MS: '0',
       PAYMENT_FAKE_FAILURE_RATE: '0',
       // Generous: the PostgreSQL cluster is shared, and any long transaction in it holds the
-      // subscription horizon back (see README, "The event store"). The timeout itself is tested in
-      // test/integration/api-read-path.test.ts.
+      // subscription horizon back (see docs/operations/event-store.md). The timeout itself is
+      // tested in test/integration/api-read-path.test.ts.
       CONSISTENCY_WAIT_MS: '30000',
     };
     a = await startApiServer(env);

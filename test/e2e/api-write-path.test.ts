@@ -13,7 +13,7 @@ import { E2E_JWT_SECRET, errorCodes, openEventLog, postGraphql, startApiServer }
 import type { ApiServer, EventLog } from '../support/api-server.js';
 import { createTestDatabase, redisTestPrefix, redisTestUrl } from '../support/database.js';
 import type { TestDatabase } from '../support/database.js';
-import { readmeSection } from '../support/readme.js';
+import { readmeSection } from '../support/docs.js';
 
 const token = (sub: string, role: Role): string => signToken({ subject: sub, roles: [role], secret: E2E_JWT_SECRET, expiresInSeconds: 3600 });
 const admin = token('ada', 'admin');
@@ -42,7 +42,7 @@ describe('GraphQL write path over HTTP (real server process)', () => {
       PAYMENT_FAKE_LATENCY_MS: '0',
       PAYMENT_FAKE_FAILURE_RATE: '0',
       BODY_LIMIT_BYTES: '8192',
-      // Generous (the PostgreSQL cluster is shared; see README, "The event store"): the examples
+      // Generous (the PostgreSQL cluster is shared; see docs/operations/event-store.md): the examples
       // read their write with its consistency token.
       CONSISTENCY_WAIT_MS: '30000',
     });
@@ -176,8 +176,8 @@ describe('GraphQL write path over HTTP (real server process)', () => {
     expect(received).toHaveLength(1);
   });
 
-  it('runs the examples of README.md, "The GraphQL API", as written (curl, jq, keel token)', async () => {
-    const api = readmeSection('The GraphQL API');
+  it('runs the examples of README.md, "Try the API", as written (curl, jq, keel token)', async () => {
+    const api = readmeSection('Try the API');
     const start = api.indexOf('<!-- api-examples:start -->');
     const end = api.indexOf('<!-- api-examples:end -->');
     expect(start).toBeGreaterThanOrEqual(0);

@@ -1,15 +1,15 @@
-/** README.md's API documentation stays true: its SDL is the served schema, its rows match the registries. */
+/** The API documentation (docs/reference/) stays true: its SDL is the served schema, its rows match the registries. */
 import { describe, expect, it } from 'vitest';
 import { typeDefs } from '../../src/api/graphql/schema.js';
 import { configTableMarkdown } from '../../src/platform/config.js';
 import { ERROR_CODES } from '../../src/platform/errors.js';
-import { readmeSection } from '../support/readme.js';
+import { doc, docSection } from '../support/docs.js';
 
-const api = readmeSection('The GraphQL API');
-const configuration = readmeSection('Configuration');
-const errorCodes = readmeSection('Error codes');
+const api = doc('docs/reference/graphql-api.md');
+const configuration = docSection('docs/reference/configuration.md', 'Configuration');
+const errorCodes = docSection('docs/reference/errors.md', 'Error codes');
 
-describe('README.md, the GraphQL API', () => {
+describe('docs/reference/graphql-api.md, the GraphQL API', () => {
   it('shows the schema the server serves', () => {
     const blocks = [...api.matchAll(/```graphql\n([\s\S]*?)\n```/g)].map((m) => m[1]);
     expect(blocks).toHaveLength(1);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/platform/errors.js';
-import { readmeSection, tableRows } from '../support/readme.js';
+import { docSection, tableRows } from '../support/docs.js';
 
-describe('README error codes table', () => {
-  const rows = tableRows(readmeSection('Error codes'));
+describe('error codes table (docs/reference/errors.md)', () => {
+  const rows = tableRows(docSection('docs/reference/errors.md', 'Error codes'));
 
   it('documents every code of the registry', () => {
     const documented = new Set(rows.map((r) => r.key));

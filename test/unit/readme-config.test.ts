@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { describeConfig } from '../../src/platform/config.js';
-import { readmeSection, tableRows } from '../support/readme.js';
+import { docSection, tableRows } from '../support/docs.js';
 
-describe('README configuration table', () => {
-  const rows = tableRows(readmeSection('Configuration'));
+describe('configuration table (docs/reference/configuration.md)', () => {
+  const rows = tableRows(docSection('docs/reference/configuration.md', 'Configuration'));
 
   for (const variable of describeConfig()) {
     it(`lists ${variable.name} with its default`, () => {

@@ -9,8 +9,8 @@
  * reconnects), `stall(true)` freezes the subscriptions open now without closing them (a half-dead
  * connection), `stall(false)` releases them.
  *
- * Not covered (see README.md, "EventStoreDB in the tests"): clusters and gossip, leader elections and
- * not-leader redirects, TLS and authentication/ACLs, persistent subscriptions, projections,
+ * Not covered (see docs/testing.md, "EventStoreDB in the tests"): clusters and gossip, leader
+ * elections and not-leader redirects, TLS and authentication/ACLs, persistent subscriptions, projections,
  * stream metadata semantics ($maxAge, $maxCount, ACLs), scavenging, link events, the server's
  * page-by-page checkpoint timing, and `any`-idempotency beyond its id cache (here the cache never
  * forgets).
