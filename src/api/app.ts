@@ -1,6 +1,6 @@
 /**
  * The app factory: builds the fastify server with every feature plugin registered. `listen` is
- * the caller's business (src/cli/serve.ts), so tests use this same factory with `inject`.
+ * the caller's business (src/server/api.ts), so tests use this same factory with `inject`.
  */
 import fastifyJwt from '@fastify/jwt';
 import { fastify } from 'fastify';
@@ -34,7 +34,7 @@ export interface ApiDeps {
   /** The edge's clock: mutations pass its `now` into commands. Default: the system clock. */
   readonly clock?: () => Date;
   /**
-   * Revoked subjects, shared by every API process (serve.ts: polled from the primary database).
+   * Revoked subjects, shared by every API process (src/server/api.ts: polled from the primary database).
    * Absent: kept in this process only (tests).
    */
   readonly tokenRevocations?: TokenRevocations | undefined;
@@ -117,6 +117,5 @@ export const buildApp = (deps: AppDeps): FastifyInstance => {
     // Development only: in production `/graphiql` and its assets are 404.
     if (api.settings.graphiql) void app.register(graphiqlPlugin, { endpoint: '/graphql' });
   }
-  // Later issues register the inspector here.
   return app;
 };
