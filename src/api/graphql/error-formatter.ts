@@ -14,6 +14,7 @@ import type { MercuriusContext } from 'mercurius';
 import { ERROR_CODES, KeelError } from '../../platform/errors.js';
 import type { ErrorCode } from '../../platform/errors.js';
 import { graphql } from './graphql-runtime.js';
+import { GRAPHQL_RESPONSE_TYPE, responseMedia } from './media-types.js';
 
 /** HTTP status of a request refused before execution, by code (executed requests answer 200). */
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -146,6 +147,12 @@ export const createErrorFormatter = (production: boolean) =>
       };
     });
     if (execution.data !== undefined) return { statusCode: 200, response: { data: execution.data, errors } };
+    // A request refused before execution. fastify's error handling drops the media type chosen from
+    // Accept (plugin.ts): it is set again (media-types.ts). A 405 (a mutation sent with GET) names
+    // the method that is allowed, as HTTP asks.
+    const { reply } = context as Partial<Pick<MercuriusContext, 'reply'>>;
+    if (reply !== undefined && responseMedia(reply.request.headers.accept) === 'graphql-response') void reply.type(GRAPHQL_RESPONSE_TYPE);
+    if (status === 405) void reply?.header('allow', 'POST');
     return { statusCode: status ?? 400, response: { errors } };
   };
 

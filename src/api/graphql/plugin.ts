@@ -2,10 +2,13 @@
  * POST/GET `/graphql` (and graphql-ws on the same path; GraphiQL at `/graphiql` in development
  * is src/api/graphiql.ts), as one encapsulated plugin: JWT verification, the per-client rate limit, the
  * schema with its resolvers, depth and cost limits, introspection off and masked errors in
- * production. Request order: authenticate (never throws) → rate limit (keyed by the token's subject,
- * else the IP) → refuse a bad token → cost limit (QUERY_MAX_COST) → no NUL or invalid Unicode in
- * the variables (only when there are variables) → parse, validate (depth limit and string literals
- * among the rules), execute. Subscriptions are held to the same limits per WebSocket message, and
+ * production. Request order: authenticate (never throws) and pick the response's media type from
+ * Accept (406 when it allows none, media-types.ts) → rate limit (keyed by the token's subject, else
+ * the IP) → read the body (JSON or application/graphql, UTF-8; other types 415) → refuse a bad token
+ * → the request's shape (request-shape.ts: parameters of the wrong type, 400) → cost limit
+ * (QUERY_MAX_COST; an operation name that selects nothing and a subscription are refused here too)
+ * → no NUL or invalid Unicode in the variables (only when there are variables) → parse, validate
+ * (depth limit and string literals among the rules), execute. Subscriptions are held to the same limits per WebSocket message, and
  * to caps per socket and per client (ws-edge.ts).
  */
 import fastifyJwt from '@fastify/jwt';
@@ -22,11 +25,15 @@ import type { ReadSide } from '../read-side.js';
 import type { ApiWriteSide } from '../write-side.js';
 import type { RequestScope } from './context.js';
 import { createErrorFormatter, toClientError } from './error-formatter.js';
+import { graphql } from './graphql-runtime.js';
 import { unsafeVariable } from './input-strings.js';
+import { GRAPHQL_RESPONSE_TYPE, notAcceptable, responseMedia, useGraphqlBodyParsers } from './media-types.js';
+import { getShape, postShape } from './request-shape.js';
 import { buildResolvers, typeDefs } from './schema.js';
 import { costGate, staticValidationRules } from './validation-rules.js';
+import type { OperationCheck } from './validation-rules.js';
 import { createWsEdge } from './ws-edge.js';
-import type { SubscribePayload } from './ws-edge.js';
+import type { SubscribePayload, WsRefusal } from './ws-edge.js';
 
 export interface ApiSettings {
   readonly production: boolean;
@@ -64,19 +71,14 @@ declare module 'fastify' {
 
 const ANONYMOUS: Auth = { kind: 'anonymous' };
 
-const fieldOf = (sent: unknown, key: string): unknown => (typeof sent === 'object' && sent !== null ? Reflect.get(sent, key) : undefined);
-
-/** The variables the client sent (POST body, or GET query string with JSON variables), as mercurius reads them. */
-const variablesOf = (method: string, sent: unknown): Record<string, unknown> | undefined => {
-  let variables = fieldOf(sent, 'variables');
-  if (method === 'GET' && typeof variables === 'string') {
-    try {
-      variables = JSON.parse(variables);
-    } catch {
-      variables = undefined;
-    }
+/** Over HTTP: the operation the request names must exist, and be a query or a mutation. */
+const httpOperation: OperationCheck = (operation, operationName) => {
+  const refuse = (message: string): GraphQLError => new graphql.GraphQLError(message, { extensions: { code: 'KEEL_ERR_GRAPHQL_VALIDATION' } });
+  if (operation === undefined) {
+    return refuse(operationName === undefined ? 'The document has several operations: name the one to run (operationName).' : `The document has no operation named "${operationName}".`);
   }
-  return typeof variables === 'object' && variables !== null ? (variables as Record<string, unknown>) : undefined;
+  if (operation.operation === 'subscription') return refuse('Subscriptions are served over WebSocket (graphql-transport-ws on /graphql), not over HTTP.');
+  return undefined;
 };
 
 /** Thrown like mercurius' own validation failure: HTTP 400 with the GraphQL errors inside. */
@@ -95,9 +97,13 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
   // A request decoration rather than a WeakMap: no ephemeron per request for the GC to trace.
   app.decorateRequest('keelAuth', null);
   const authOf = (request: FastifyRequest): Auth => request.keelAuth ?? ANONYMOUS;
-  // Callback-style hooks (no promise per request); authenticate never throws.
-  app.addHook('onRequest', (request, _reply, done) => {
+  // Callback-style hooks (no promise per request); authenticate never throws. The response's media
+  // type is chosen here, before anything can fail, so every answer (errors included) is sent as it.
+  app.addHook('onRequest', (request, reply, done) => {
     request.keelAuth = authenticate(app, request.headers.authorization);
+    const media = responseMedia(request.headers.accept);
+    if (media === undefined) return done(notAcceptable());
+    if (media === 'graphql-response') void reply.type(GRAPHQL_RESPONSE_TYPE);
     done();
   });
 
@@ -123,25 +129,39 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
   // is checked here, before mercurius parses (validation-rules.ts). This covers HTTP; graphql-ws
   // carries subscriptions alone (no `fullWsTransport`), checked as their messages arrive (below).
   const rules = { maxCost: settings.queryMaxCost, maxDepth: settings.queryMaxDepth, introspection: !settings.production };
-  const costErrors = costGate(rules);
+  // HTTP's gate also checks the operation a request selects (httpOperation); subscriptions, over
+  // WebSocket, have their own gate (its texts are mostly others), with its own check (wsOperation).
+  const httpCostErrors = costGate(rules, undefined, httpOperation);
+  // Over WebSocket, a syntax error, an operation name that selects nothing, or a query or mutation
+  // (mercurius runs subscriptions only there) would get mercurius' uncoded error (over HTTP the
+  // formatter codes them): refused here, and the socket closed (4400) with the reason, as for a
+  // malformed message (ws-edge.ts). Told apart by identity: the gate caches them per text and name.
+  const wsUnrunnable = new WeakSet<GraphQLError>();
+  const unrunnable = (message: string): GraphQLError => {
+    const error = new graphql.GraphQLError(message, { extensions: { code: 'KEEL_ERR_GRAPHQL_VALIDATION' } });
+    wsUnrunnable.add(error);
+    return error;
+  };
+  const wsOperation: OperationCheck = (operation) => {
+    if (operation !== undefined && operation.operation === 'subscription') return undefined;
+    return unrunnable(operation === undefined ? 'operationName selects no operation of the document' : 'only subscriptions are served over WebSocket');
+  };
+  const wsSyntax = (_source: string, syntaxError: unknown): readonly GraphQLError[] => [unrunnable(syntaxError instanceof Error ? syntaxError.message : 'Syntax Error')];
+  const costErrors = costGate(rules, undefined, wsOperation, wsSyntax);
   app.addHook('preHandler', (request, _reply, done) => {
     const auth = authOf(request);
     if (auth.kind === 'invalid') return done(unauthenticated(auth.reason));
-    const sent: unknown = request.method === 'GET' ? request.query : request.body;
-    const query = fieldOf(sent, 'query');
-    if (typeof query !== 'string') return done();
-    const operationName = fieldOf(sent, 'operationName');
-    // Read (a GET's parsed) once, when the cost gate measures or the strings are walked.
-    let variables: Record<string, unknown> | undefined | null = null;
-    const variablesOnce = (): Record<string, unknown> | undefined => (variables === null ? (variables = variablesOf(request.method, sent)) : variables);
-    const errors = costErrors(app.graphql.schema, query, typeof operationName === 'string' ? operationName : undefined, variablesOnce);
+    // A WebSocket's upgrade (a GET without a query) is the edge's (ws-edge.ts), message by message.
+    if (Reflect.get(request, 'ws') === true) return done();
+    // The shape (request-shape.ts): a POST's is a few typeof checks; a GET's variables are parsed.
+    const shape = request.method === 'GET' ? getShape(request.query) : postShape(request.body);
+    if (!shape.ok) return done(validationFailure([shape.error]));
+    const { query, operationName, variables } = shape.params;
+    const errors = httpCostErrors(app.graphql.schema, query, operationName, () => variables);
     if (errors.length > 0) return done(validationFailure(errors));
     // No NUL or invalid Unicode in a string variable (input-strings.ts): walked only when the
     // request has variables, so a known text without them stays one lookup.
-    const sentVariables = fieldOf(sent, 'variables');
-    if (sentVariables === undefined || sentVariables === null) return done();
-    const given = variablesOnce();
-    const unsafe = given === undefined ? undefined : unsafeVariable(given);
+    const unsafe = variables === undefined ? undefined : unsafeVariable(variables);
     done(unsafe === undefined ? undefined : validationFailure([unsafe]));
   });
 
@@ -170,11 +190,12 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
   // checked as it arrives, with its variables (which mercurius' hooks never get), by the same cost
   // gate as HTTP (every validation rule on first sight of a text) and the same input-string rule;
   // caps per socket and per client; the socket closed when its token expires.
-  const checkSubscription = ({ query, variables, operationName }: SubscribePayload): GraphQLError | undefined => {
+  const checkSubscription = ({ query, variables, operationName }: SubscribePayload): GraphQLError | WsRefusal | undefined => {
     // mercurius would also take a parsed document (an object) as the query, unchecked.
     if (typeof query !== 'string') return toClientError(new KeelError('KEEL_ERR_GRAPHQL_VALIDATION', 'The subscription has no GraphQL query text.'), settings.production);
     const given = typeof variables === 'object' && variables !== null ? (variables as Record<string, unknown>) : undefined;
     const [costly] = costErrors(app.graphql.schema, query, typeof operationName === 'string' ? operationName : undefined, () => given);
+    if (costly !== undefined && wsUnrunnable.has(costly)) return { close: costly.message };
     const refused = costly ?? (given === undefined ? undefined : unsafeVariable(given));
     return refused === undefined ? undefined : toClientError(refused, settings.production);
   };
@@ -198,6 +219,14 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     edge.closeAll(1001, 'server shutting down');
   });
 
+  // mercurius' JSON schemas for its routes are not applied: fastify's validator would coerce the
+  // request's types (`"query": 1` read as "1") and refuse what the specification allows (a null
+  // `extensions`); the preHandler checks the shape instead (request-shape.ts). Only the routes of
+  // this plugin (mercurius') are affected.
+  app.setValidatorCompiler(() => () => true);
+  // UTF-8 JSON bodies only, no text/plain (media-types.ts); before mercurius, whose routes' context
+  // copies this one's parsers when it is made.
+  useGraphqlBodyParsers(app);
   await app.register(mercurius, {
     schema: typeDefs,
     resolvers,

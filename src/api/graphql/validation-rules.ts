@@ -153,24 +153,70 @@ interface KnownText {
   readonly readsVariables: boolean;
   /** Its cost verdict per operation name, when fixed. */
   readonly byOperation: Map<string | undefined, readonly GraphQLError[]>;
+  /** The `operation` check's verdict per operation name (null: none). */
+  readonly selected: Map<string | undefined, GraphQLError | null>;
 }
+
+/** How many operation names' `operation` verdicts the gate keeps per text (beyond: checked each time). */
+const MAX_NAMES_PER_TEXT = 64;
 
 /** How many query texts the gate remembers (mercurius' own document cache holds as many). */
 export const COST_GATE_TEXTS = 1_024;
 
 /**
- * QUERY_MAX_COST at the edge, before mercurius (HTTP requests in a preHandler, subscriptions when
- * their message arrives, ws-edge.ts): the errors to refuse a request with, [] to let it through. A query text not seen before is parsed and validated with every rule and the cost,
- * as mercurius would with the cost rule among its own (its syntax errors are left to mercurius,
- * which reports them); a valid one is remembered (LRU). A remembered text whose cost cannot change
- * with the variables (most) has its verdict kept per operation name; one whose cost can is measured
- * again with each request's variables. No mercurius hook is involved: hooks make every request,
- * cached or not, go through mercurius' asynchronous hook runners.
+ * The operation a request selects (graphql's getOperationAST: undefined when the name matches none,
+ * or when there are several operations and no name), checked by `operation` (costGate's option).
  */
-export const costGate = (options: ValidationRuleOptions, maxTexts = COST_GATE_TEXTS) => {
+export type OperationCheck = (operation: OperationDefinitionNode | undefined, operationName: string | undefined) => GraphQLError | undefined;
+
+/**
+ * mercurius takes a query text that is not GraphQL but is JSON as a parsed document (an AST), which
+ * no rule of this gate would have measured (and `"1"` or `"null"` failed inside mercurius, HTTP 500):
+ * such a text is refused, as the syntax error it is. Only for a text that failed to parse.
+ */
+const jsonDocumentError = (source: string, syntaxError: unknown): readonly GraphQLError[] => {
+  try {
+    JSON.parse(source);
+  } catch {
+    return []; // a plain syntax error: mercurius reports it
+  }
+  const why = syntaxError instanceof Error ? syntaxError.message : 'Syntax Error';
+  return [new graphql.GraphQLError(`The query must be GraphQL text (${why}).`, { extensions: { code: 'KEEL_ERR_GRAPHQL_VALIDATION' } })];
+};
+
+/**
+ * QUERY_MAX_COST at the edge, before mercurius (HTTP requests in a preHandler, subscriptions when
+ * their message arrives, ws-edge.ts): the errors to refuse a request with, [] to let it through. A
+ * query text not seen before is parsed and validated with every rule and the cost, as mercurius
+ * would with the cost rule among its own; a valid one is remembered (LRU). A remembered text whose
+ * cost cannot change with the variables (most) has its verdict kept per operation name; one whose
+ * cost can is measured again with each request's variables. With `operation` (HTTP: an operation
+ * name that selects nothing, a subscription), the selected operation is checked too, once per text
+ * and name. A text that does not parse is refused by `syntax`: by default only one that is JSON
+ * (`jsonDocumentError`), other syntax errors being left to mercurius. No mercurius hook is
+ * involved: hooks make every request, cached or not, go through mercurius' asynchronous hook runners.
+ */
+export const costGate = (
+  options: ValidationRuleOptions,
+  maxTexts = COST_GATE_TEXTS,
+  operation?: OperationCheck,
+  /** What a text that does not parse is refused with; default: only a JSON text (`jsonDocumentError`). */
+  syntax: (source: string, syntaxError: unknown) => readonly GraphQLError[] = jsonDocumentError,
+) => {
   const known = new LRUCache<string, KnownText>({ max: maxTexts });
   const [specified, statics] = [graphql.specifiedRules, staticValidationRules(options)];
   const request = (operationName: string | undefined, variables: () => Record<string, unknown> | undefined): CostRequest => ({ operationName, variables: variables() });
+  /** The `operation` check's errors for a text's selected operation, once per operation name. */
+  const selectedError = (text: KnownText, operationName: string | undefined): readonly GraphQLError[] | undefined => {
+    if (operation === undefined) return undefined;
+    let verdict = text.selected.get(operationName);
+    if (verdict === undefined) {
+      verdict = operation(graphql.getOperationAST(text.document, operationName) ?? undefined, operationName) ?? null;
+      // Names a client makes up must not grow the entry without bound.
+      if (text.selected.size < MAX_NAMES_PER_TEXT) text.selected.set(operationName, verdict);
+    }
+    return verdict === null ? undefined : [verdict];
+  };
   /**
    * `variables` is called only when the cost is measured (first sight, or a cost that reads them):
    * a known fixed-cost text costs one map lookup.
@@ -181,19 +227,23 @@ export const costGate = (options: ValidationRuleOptions, maxTexts = COST_GATE_TE
       let document: DocumentNode;
       try {
         document = graphql.parse(source);
-      } catch {
-        return [];
+      } catch (syntaxError) {
+        return syntax(source, syntaxError);
       }
       // Every rule and the cost, in the order mercurius ran them when it validated every request.
       const errors = countable(options, () => graphql.validate(schema, document, [...specified, costRule(options, request(operationName, variables)), ...statics]));
-      if (errors.length === 0) known.set(source, { document, readsVariables: costReadsVariables(document), byOperation: new Map([[operationName, errors]]) });
-      return errors;
+      if (errors.length > 0) return errors;
+      const remembered: KnownText = { document, readsVariables: costReadsVariables(document), byOperation: new Map(), selected: new Map() };
+      const verdict = selectedError(remembered, operationName) ?? errors;
+      remembered.byOperation.set(operationName, verdict);
+      known.set(source, remembered);
+      return verdict;
     }
     const measure = (): readonly GraphQLError[] => countable(options, () => graphql.validate(schema, text.document, [costRule(options, request(operationName, variables))]));
-    if (text.readsVariables) return measure();
+    if (text.readsVariables) return selectedError(text, operationName) ?? measure();
     const verdict = text.byOperation.get(operationName);
     if (verdict !== undefined) return verdict;
-    const errors = measure();
+    const errors = selectedError(text, operationName) ?? measure();
     text.byOperation.set(operationName, errors);
     return errors;
   };

@@ -13,6 +13,12 @@
  *   else the IP) may hold WS_MAX_SOCKETS_PER_CLIENT sockets in this process (one more is closed:
  *   4429, "KEEL_ERR_TOO_MANY_SOCKETS: …"); the socket is closed when its token expires (4401,
  *   "UNAUTHENTICATED: …").
+ * - A message that is not one of the protocol's is closed as graphql-ws closes it (4400, reason
+ *   "KEEL_ERR_GRAPHQL_VALIDATION: …"; issue #11): not JSON, not an object, no string `type`; a
+ *   subscribe (or the older protocol's start) without a non-empty string `id`, an object `payload`,
+ *   a string `payload.query`, `variables` and `extensions` objects or null, `operationName` a
+ *   string or null; a connection_init whose payload is not an object or null; a complete without a
+ *   string id. On a graphql-transport-ws socket, a type that protocol does not define, too.
  * - Each new subscription (`begin`, called by the resolvers) verifies the header again, so a token
  *   expired or refused since (e.g. revoked) starts nothing, and takes one of the socket's
  *   WS_MAX_SUBSCRIPTIONS_PER_SOCKET slots, freed when the subscription ends.
@@ -41,10 +47,19 @@ export interface WsEdgeOptions {
   readonly production: boolean;
   /** Verifies an Authorization header value (auth.ts `authenticate`); never throws. */
   readonly authenticate: (header: unknown) => Auth;
-  /** Why a subscribe message must be refused (the client's error), undefined to let it start. */
-  readonly check: (payload: SubscribePayload) => GraphQLError | undefined;
+  /**
+   * Why a subscribe message must be refused: the client's error (the socket stays), a `close`
+   * reason (the message cannot be run at all: closed 4400, e.g. its operation name selects nothing,
+   * which mercurius would answer with an uncoded error), or undefined to let it start.
+   */
+  readonly check: (payload: SubscribePayload) => GraphQLError | WsRefusal | undefined;
   /** The edge's clock, for the connection scope's `now`. */
   readonly clock: () => Date;
+}
+
+/** A subscribe message that cannot be run: the socket is closed (4400) with this reason after the code. */
+export interface WsRefusal {
+  readonly close: string;
 }
 
 /** A subscription's slot on its socket. */
@@ -70,7 +85,38 @@ declare module 'mercurius' {
 }
 
 /** Close codes: 4xxx are the application's; graphql-ws uses 4401 and 4429 for the same reasons. */
-export const WS_CLOSE = { unauthorized: 4401, initTimeout: 4408, tooLarge: 4413, tooMany: 4429, internal: 1011 } as const;
+export const WS_CLOSE = { invalidMessage: 4400, unauthorized: 4401, initTimeout: 4408, tooLarge: 4413, tooMany: 4429, internal: 1011 } as const;
+
+/** What a graphql-transport-ws client may send; anything else closes the socket (4400). */
+const TRANSPORT_WS_CLIENT_TYPES = new Set(['connection_init', 'ping', 'pong', 'subscribe', 'complete']);
+
+const isObjectOrNull = (value: unknown): boolean => value === undefined || value === null || (typeof value === 'object' && !Array.isArray(value));
+
+/**
+ * Why a parsed message breaks the protocol (graphql-ws' own checks, as its server makes them),
+ * undefined when it does not. Only the fields the server reads are checked.
+ */
+const invalidMessage = (message: unknown, protocol: string): string | undefined => {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return 'a message must be a JSON object';
+  const type = fieldOf(message, 'type');
+  if (typeof type !== 'string') return 'a message must have a string "type"';
+  const id = fieldOf(message, 'id');
+  const payload = fieldOf(message, 'payload');
+  if (type === 'subscribe' || type === 'start') {
+    if (typeof id !== 'string' || id === '') return `"${type}" must have a non-empty string "id"`;
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return `"${type}" must have an object "payload"`;
+    if (typeof fieldOf(payload, 'query') !== 'string') return '"payload.query" must be a string';
+    if (!isObjectOrNull(fieldOf(payload, 'variables'))) return '"payload.variables" must be an object or null';
+    if (!isObjectOrNull(fieldOf(payload, 'extensions'))) return '"payload.extensions" must be an object or null';
+    const operationName = fieldOf(payload, 'operationName');
+    if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return '"payload.operationName" must be a string or null';
+    return undefined;
+  }
+  if (type === 'connection_init' && !isObjectOrNull(payload)) return '"connection_init" payload must be an object or null';
+  if ((type === 'complete' || type === 'stop') && typeof id !== 'string') return `"${type}" must have a string "id"`;
+  if (protocol === 'graphql-transport-ws' && !TRANSPORT_WS_CLIENT_TYPES.has(type)) return 'a message type graphql-transport-ws does not define';
+  return undefined;
+};
 
 /**
  * Verdicts waiting for mercurius to start their operation. A message mercurius refuses before
@@ -96,6 +142,17 @@ const sizeOf = (data: RawData): number => (Array.isArray(data) ? data.reduce((to
 const textOf = (data: RawData): string => {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return (Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
+};
+
+/** A close reason may not exceed 123 bytes (ws throws): cut at a character boundary. */
+const closeReason = (text: string): string => {
+  if (Buffer.byteLength(text) <= 123) return text;
+  let reason = '';
+  for (const character of text) {
+    if (Buffer.byteLength(reason + character) > 120) break;
+    reason += character;
+  }
+  return `${reason}…`;
 };
 
 const refusal = (code: 'KEEL_ERR_GRAPHQL_VALIDATION', message: string, production: boolean): GraphQLError => toClientError(new KeelError(code, message), production);
@@ -212,7 +269,14 @@ export const createWsEdge = (options: WsEdgeOptions): WsEdge => {
       connection.verdicts.delete(oldest);
     }
     const verdict = options.check({ query: fieldOf(payload, 'query'), variables: fieldOf(payload, 'variables'), operationName: fieldOf(payload, 'operationName') });
+    if (verdict !== undefined && 'close' in verdict) return refuseMessage(connection, verdict.close);
     connection.verdicts.set(id, verdict ?? null);
+  };
+
+  /** A message outside the protocol: the socket is closed (4400), as graphql-ws closes it. */
+  const refuseMessage = (connection: Connection, why: string): void => {
+    connection.request.log.info({ code: 'KEEL_ERR_GRAPHQL_VALIDATION', why }, 'WebSocket message outside the protocol');
+    connection.close(WS_CLOSE.invalidMessage, closeReason(`KEEL_ERR_GRAPHQL_VALIDATION: ${why}`));
   };
 
   const onMessage = (connection: Connection, data: RawData): void => {
@@ -225,8 +289,10 @@ export const createWsEdge = (options: WsEdgeOptions): WsEdge => {
     try {
       message = JSON.parse(textOf(data));
     } catch {
-      return; // mercurius answers it ("Message must be a JSON string")
+      return refuseMessage(connection, 'a message must be JSON');
     }
+    const invalid = invalidMessage(message, connection.socket.protocol);
+    if (invalid !== undefined) return refuseMessage(connection, invalid);
     const type = fieldOf(message, 'type');
     if (type === 'connection_init') initialise(connection, fieldOf(message, 'payload'));
     // graphql-transport-ws says "subscribe", the older graphql-ws protocol "start".
