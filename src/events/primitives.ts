@@ -45,7 +45,7 @@ export const isUnstorableText = (text: string): boolean => text.includes('\u0000
 
 export const UNSTORABLE_TEXT_MESSAGE = 'must not contain NUL characters or invalid Unicode';
 
-/** Free text a person typed (a NUL in a reason once failed a shared append batch). */
+/** Free text a person typed: refused if PostgreSQL could not store it (see isUnstorableText). */
 const textSchema = () => z.string().refine((value) => !isUnstorableText(value), UNSTORABLE_TEXT_MESSAGE);
 
 export const nameSchema = textSchema().trim().min(1).max(200);

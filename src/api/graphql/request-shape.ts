@@ -1,6 +1,6 @@
 /**
  * The shape of a GraphQL-over-HTTP request (GraphQL Foundation's "GraphQL over HTTP" draft), checked
- * before anything reads it: issue #11, where `{"query": 1}` reached mercurius and answered 500.
+ * before anything reads it: mercurius given `{"query": 1}` fails inside (a 500), not as a bad request.
  *
  * - POST (a JSON object; mercurius' `application/graphql` body becomes `{ query }`): `query` a string;
  *   `variables` and `extensions` an object or null; `operationName` a string or null; other keys are

@@ -14,7 +14,7 @@
  *   4429, "KEEL_ERR_TOO_MANY_SOCKETS: …"); the socket is closed when its token expires (4401,
  *   "UNAUTHENTICATED: …").
  * - A message that is not one of the protocol's is closed as graphql-ws closes it (4400, reason
- *   "KEEL_ERR_GRAPHQL_VALIDATION: …"; issue #11): not JSON, not an object, no string `type`; a
+ *   "KEEL_ERR_GRAPHQL_VALIDATION: …"): not JSON, not an object, no string `type`; a
  *   subscribe (or the older protocol's start) without a non-empty string `id`, an object `payload`,
  *   a string `payload.query`, `variables` and `extensions` objects or null, `operationName` a
  *   string or null; a connection_init whose payload is not an object or null; a complete without a
