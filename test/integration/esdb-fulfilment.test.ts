@@ -9,10 +9,13 @@ import type { FulfilmentRunner } from '../../src/commands/fulfilment/runner.js';
 import { paymentStreamId } from '../../src/commands/payment/index.js';
 import { readCheckpoint, writeCheckpoint, type FulfilmentTables } from '../../src/commands/fulfilment/store.js';
 import { collect } from '../support/event-store-fixtures.js';
+import { describeFulfilment } from '../support/fulfilment-scenarios.js';
 import { createFulfilmentHarness, type FulfilmentHarness } from '../support/fulfilment-harness.js';
 import { openWriteSide, type WriteSide } from '../support/write-side.js';
 
 const NAME = 'order-fulfilment';
+
+describeFulfilment('the EventStoreDB adapter (protocol double, fake)', () => openWriteSide('esdb_fulfilment_scenarios', 'esdb'));
 
 describe('order fulfilment on the EventStoreDB adapter (protocol double, fake), checkpoint in PostgreSQL', () => {
   let side: WriteSide;
