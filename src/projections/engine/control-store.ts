@@ -1,4 +1,7 @@
-/** The control rows (`keel_projections`): generation, version, checkpoint and state per projection. */
+/**
+ * The control rows (`keel_projections`): generation, version, checkpoint and state per projection.
+ * The one owner of that table: every SQL statement on it lives here (the migration aside).
+ */
 import { sql, type Kysely, type Migration, type Transaction } from 'kysely';
 import type { Projection } from '../projection.js';
 import * as projectionTables from './migrations/2026-11-30-0001-projections.js';
@@ -73,6 +76,20 @@ export const readControls = async (db: Kysely<unknown>): Promise<ControlRow[]> =
  * Locks the control row for the rest of `trx`. Every writer of a projection's tables (the live
  * runner's batches, retry/skip, the rebuild's swap) takes this lock first, so they serialise.
  */
+/** Checkpoints of the named projections (those that have a control row). */
+export const readPositions = async (db: Kysely<unknown>, names: readonly string[]): Promise<Map<string, bigint>> => {
+  if (names.length === 0) return new Map();
+  const { rows } = await sql<{ name: string; position: string }>`select name, position::text as position
+    from keel_projections where name in (${sql.join([...new Set(names)])})`.execute(db);
+  return new Map(rows.map((row) => [row.name, BigInt(row.position)]));
+};
+
+export const readGeneration = async (db: Kysely<unknown>, name: string): Promise<number | undefined> => {
+  const { rows } = await sql<{ generation: number }>`select generation from keel_projections where name = ${name}`.execute(db);
+  const generation = rows[0]?.generation;
+  return generation === undefined ? undefined : Number(generation);
+};
+
 export const lockControl = async (trx: Transaction<unknown>, name: string): Promise<ControlRow | undefined> => {
   const { rows } = await sql<RawRow>`select ${COLUMNS} from keel_projections where name = ${name} for update`.execute(trx);
   return rows[0] ? toRow(rows[0]) : undefined;
@@ -109,4 +126,27 @@ export const setState = async (db: Kysely<unknown>, name: string, state: StoredS
 
 export const bumpParkedVersion = async (trx: Transaction<unknown>, name: string): Promise<void> => {
   await sql`update keel_projections set parked_version = parked_version + 1, updated_at = now() where name = ${name}`.execute(trx);
+};
+
+/** Marks generation `generation` (code version `version`) as being built. */
+export const markRebuildStarted = async (db: Kysely<unknown>, name: string, generation: number, version: number): Promise<void> => {
+  await sql`update keel_projections set rebuild_generation = ${generation}, rebuild_version = ${version},
+      rebuild_started_at = now(), updated_at = now() where name = ${name}`.execute(db);
+};
+
+/** Clears the rebuild mark if it is still generation `generation`'s (a finished or failed rebuild). */
+export const clearRebuildMark = async (db: Kysely<unknown>, name: string, generation: number): Promise<void> => {
+  await sql`update keel_projections set rebuild_generation = null, rebuild_version = null, rebuild_started_at = null
+        where name = ${name} and rebuild_generation = ${generation}`.execute(db);
+};
+
+/** The swap's record: the new generation, its version and checkpoint; clears the rebuild mark. */
+export const recordSwap = async (
+  trx: Transaction<unknown>,
+  name: string,
+  swap: { readonly generation: number; readonly version: number; readonly position: bigint },
+): Promise<void> => {
+  await sql`update keel_projections set generation = ${swap.generation}, version = ${swap.version}, parked_version = parked_version + 1,
+          position = ${swap.position.toString()}::bigint,
+          rebuild_generation = null, rebuild_version = null, rebuild_started_at = null, updated_at = now() where name = ${name}`.execute(trx);
 };

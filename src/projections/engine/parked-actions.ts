@@ -8,7 +8,7 @@ import { sql, type Transaction } from 'kysely';
 import type { DatabaseHandle } from '../../platform/database.js';
 import { KeelError } from '../../platform/errors.js';
 import type { ChangeSink, Projection, ProjectionChange } from '../projection.js';
-import { bumpParkedVersion, lockControl } from './control-store.js';
+import { bumpParkedVersion, lockControl, readGeneration } from './control-store.js';
 import {
   blockedBehind,
   deleteParked,
@@ -111,10 +111,9 @@ const handleOne = async (
 const rootsOf = async (handle: DatabaseHandle, projection: Projection, target: ParkedTarget): Promise<string[]> => {
   if (target.id !== undefined) return [target.id];
   if (target.all !== true) throw new Error('say which parked event: --id <id> or --all');
-  const { rows } = await sql<{ generation: number }>`select generation from keel_projections where name = ${projection.name}`.execute(handle.db);
-  const generation = rows[0]?.generation;
+  const generation = await readGeneration(handle.db, projection.name);
   if (generation === undefined) return [];
-  return (await listParked(handle.db, projection.name, Number(generation))).filter((p) => p.status === 'parked').map((p) => p.id);
+  return (await listParked(handle.db, projection.name, generation)).filter((p) => p.status === 'parked').map((p) => p.id);
 };
 
 const run = async (

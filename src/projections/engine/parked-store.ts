@@ -1,5 +1,6 @@
 /**
- * Parked events (`keel_projection_parked`). A `parked` row is an event that kept failing; `blocked`
+ * Parked events (`keel_projection_parked`), the one owner of that table: every SQL statement on it
+ * lives here (the migration aside). A `parked` row is an event that kept failing; `blocked`
  * rows are later events of the same key waiting behind it (`blocked_by` = the parked row's id);
  * `skipped` rows were given up by an operator. Rows keep the whole event, so retry needs no re-read.
  */
@@ -125,11 +126,24 @@ export const listParked = async (db: Kysely<unknown>, name: string, generation: 
   return rows.map(toParked);
 };
 
-export const countParked = async (db: Kysely<unknown>): Promise<Map<string, number>> => {
-  const { rows } = await sql<{ name: string; n: number }>`select p.name, count(*)::int as n from keel_projection_parked p
-    join keel_projections c on c.name = p.name and c.generation = p.generation
-    where p.status in ('parked', 'blocked') group by p.name`.execute(db);
-  return new Map(rows.map((row) => [row.name, Number(row.n)]));
+/** Parked plus blocked events per projection and generation: name → generation → count. */
+export const countParked = async (db: Kysely<unknown>): Promise<Map<string, Map<number, number>>> => {
+  const { rows } = await sql<{ name: string; generation: number; n: number }>`select name, generation, count(*)::int as n
+    from keel_projection_parked where status in ('parked', 'blocked') group by name, generation`.execute(db);
+  const counts = new Map<string, Map<number, number>>();
+  for (const row of rows) {
+    const byGeneration = counts.get(row.name) ?? new Map<number, number>();
+    byGeneration.set(Number(row.generation), Number(row.n));
+    counts.set(row.name, byGeneration);
+  }
+  return counts;
+};
+
+/** Parked plus blocked events of one generation. */
+export const countParkedIn = async (db: Kysely<unknown>, name: string, generation: number): Promise<number> => {
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from keel_projection_parked
+    where name = ${name} and generation = ${generation} and status in ('parked', 'blocked')`.execute(db);
+  return Number(rows[0]?.n ?? 0);
 };
 
 export const readParked = async (trx: Kysely<unknown>, name: string, id: string): Promise<ParkedEvent | undefined> => {

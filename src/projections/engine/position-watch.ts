@@ -8,6 +8,7 @@
 import { sql } from 'kysely';
 import type { DatabaseHandle } from '../../platform/database.js';
 import { KeelError } from '../../platform/errors.js';
+import { readPositions } from './control-store.js';
 
 export const PROJECTION_CHANNEL = 'keel_projections';
 
@@ -58,9 +59,7 @@ export const watchProjections = async (handle: DatabaseHandle, options: WatchPro
   };
   const refresh = async (names: readonly string[]): Promise<void> => {
     if (names.length === 0) return;
-    const { rows } = await sql<{ name: string; position: string }>`select name, position::text as position
-      from keel_projections where name in (${sql.join([...new Set(names)])})`.execute(handle.db);
-    for (const row of rows) observe(row.name, BigInt(row.position));
+    for (const [name, position] of await readPositions(handle.db, names)) observe(name, position);
   };
   // Concurrent waiters share one query: under load, many requests wait at once.
   let refreshing: Promise<void> | undefined;

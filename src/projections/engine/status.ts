@@ -120,7 +120,7 @@ export const projectionStatuses = async (
         lagEvents: lag.events,
         lagEventsCapped: lag.capped,
         lagSeconds: lag.seconds,
-        parked: parked.get(projection.name) ?? 0,
+        parked: row === undefined ? 0 : (parked.get(projection.name)?.get(row.generation) ?? 0),
         active: (await isLeaderActive(handle, projectionLockKey(projection.name))) ?? null,
         updatedAt: row?.updatedAt ?? null,
         stalledBy: lag.events > 0 ? stall : null,

@@ -13,8 +13,8 @@
  * drifted; a missing table always fails.
  */
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
 import type { Projection } from '../projection.js';
+import { countParkedIn } from './parked-store.js';
 import { countRows } from './schemas.js';
 
 export interface TableCheck {
@@ -31,12 +31,6 @@ export interface Verification {
   readonly buildParked: number;
   readonly problems: readonly string[];
 }
-
-const parkedIn = async (db: Kysely<unknown>, name: string, generation: number): Promise<number> => {
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from keel_projection_parked
-    where name = ${name} and generation = ${generation} and status in ('parked', 'blocked')`.execute(db);
-  return Number(rows[0]?.n ?? 0);
-};
 
 export const verifyBuild = async (
   db: Kysely<unknown>,
@@ -58,8 +52,8 @@ export const verifyBuild = async (
     else if (!sameVersion && liveCount !== null && liveCount > 0 && buildCount === 0) problem = `table ${table}: empty in the build but ${liveCount} rows live`;
     tables.push({ table, live: liveCount, build: buildCount, ok: problem === undefined, ...(problem === undefined ? {} : { problem }) });
   }
-  const liveParked = await parkedIn(db, projection.name, live.generation);
-  const buildParked = await parkedIn(db, projection.name, build.generation);
+  const liveParked = await countParkedIn(db, projection.name, live.generation);
+  const buildParked = await countParkedIn(db, projection.name, build.generation);
   const problems = tables.flatMap((t) => (t.problem === undefined ? [] : [t.problem]));
   if (comparable && buildParked > liveParked) problems.push(`the build parked ${buildParked} failing event(s), the live generation ${liveParked}`);
   return { tables, liveParked, buildParked, problems };
