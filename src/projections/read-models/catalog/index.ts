@@ -5,7 +5,8 @@
  */
 import type { Projection } from '../../projection.js';
 import { keyFrom } from '../support/events.js';
-import { applyCatalog, CATALOG_EVENT_TYPES, PRODUCT_EVENT_TYPES } from './apply.js';
+import { applyCatalog } from './apply.js';
+import { CATALOG_EVENT_TYPES, PRODUCT_EVENT_TYPES } from './fold.js';
 import { CATALOG } from './queries.js';
 import { CATALOG_TABLES, createCatalogTables } from './tables.js';
 

@@ -1,7 +1,8 @@
 /**
- * The pure part of daily sales: what a batch does to the SKU → product map and the open order
- * lines, and the sales it finds. A sale is a `StockCommitted` (see apply.ts), priced at the order
- * line's amount and dated by the UTC day of `committedAt`.
+ * Daily sales' pure fold: what a batch does to the SKU → product map and the open order lines, and
+ * the sales it finds. A sale is a `StockCommitted` (see apply.ts), priced at the order line's amount
+ * and dated by the UTC day of `committedAt`. A commit at or below its line's `sold_position` was
+ * counted already; a line placed in an earlier batch is not placed again.
  */
 import type { Positioned } from '../support/events.js';
 import { utcDay } from '../support/sql.js';
@@ -36,7 +37,24 @@ export const skuOf = ({ event }: Positioned<DailySalesEventType>): string[] =>
 export const orderOf = ({ event }: Positioned<DailySalesEventType>): string[] =>
   event.type === 'OrderPlaced' || event.type === 'OrderCancelled' || event.type === 'StockCommitted' ? [event.data.orderId] : [];
 
-export interface Folded {
+/** The rows a batch touches, as stored: the product of each SKU, and order lines by `lineKey`. */
+export interface DailySalesRows {
+  readonly skus: ReadonlyMap<string, string>;
+  readonly lines: ReadonlyMap<string, Line>;
+}
+
+export interface DailySalesChanges {
+  /** SKUs whose product the batch learnt. */
+  readonly skuProducts: readonly { readonly sku: string; readonly productId: string }[];
+  /** Changed lines, in the order they first changed. */
+  readonly lines: readonly Line[];
+  /** Orders cancelled in the batch: their unsold lines are deleted. */
+  readonly cancelledOrders: readonly string[];
+  /** Sales of the batch summed per (product, day, currency), in the order first seen. */
+  readonly sales: readonly Sale[];
+}
+
+interface Folding {
   readonly skus: Map<string, string>;
   readonly newSkus: Set<string>;
   readonly lines: Map<string, Line>;
@@ -45,7 +63,29 @@ export interface Folded {
   readonly sales: Sale[];
 }
 
-export const fold = (state: Folded, e: Positioned<DailySalesEventType>): void => {
+/** Folds a batch onto the rows it touches. Throws on a commit whose line or SKU is unknown. */
+export const foldDailySales = (rows: DailySalesRows, events: readonly Positioned<DailySalesEventType>[]): DailySalesChanges => {
+  const state: Folding = {
+    skus: new Map(rows.skus),
+    newSkus: new Set(),
+    lines: new Map(rows.lines),
+    changedLines: new Set(),
+    cancelledOrders: new Set(),
+    sales: [],
+  };
+  for (const e of events) foldEvent(state, e);
+  return {
+    skuProducts: [...state.newSkus].flatMap((sku) => {
+      const productId = state.skus.get(sku);
+      return productId === undefined ? [] : [{ sku, productId }];
+    }),
+    lines: [...state.changedLines].flatMap((key) => state.lines.get(key) ?? []),
+    cancelledOrders: [...state.cancelledOrders],
+    sales: sumSales(state.sales),
+  };
+};
+
+const foldEvent = (state: Folding, e: Positioned<DailySalesEventType>): void => {
   const { event, position } = e;
   switch (event.type) {
     case 'SkuTracked':
@@ -92,7 +132,7 @@ export const fold = (state: Folded, e: Positioned<DailySalesEventType>): void =>
 };
 
 /** Sales of the batch summed per (product, day, currency), in the order first seen. */
-export const sumSales = (sales: readonly Sale[]): Sale[] => {
+const sumSales = (sales: readonly Sale[]): Sale[] => {
   const sums = new Map<string, Sale>();
   for (const sale of sales) {
     const key = JSON.stringify([sale.productId, sale.day, sale.currency]);

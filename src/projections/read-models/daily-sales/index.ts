@@ -4,7 +4,8 @@
  */
 import type { Projection } from '../../projection.js';
 import { keyFrom } from '../support/events.js';
-import { applyDailySales, DAILY_SALES_EVENT_TYPES } from './apply.js';
+import { applyDailySales } from './apply.js';
+import { DAILY_SALES_EVENT_TYPES } from './fold.js';
 import { DAILY_SALES } from './queries.js';
 import { createDailySalesTables, DAILY_SALES_TABLES } from './tables.js';
 

@@ -4,22 +4,12 @@ import { liveSchemaOf } from '../../projection.js';
 import { ValidationError } from '../../../platform/errors.js';
 import { asDay, asText, toIso } from '../support/sql.js';
 import type { DailySalesDb, DailySalesTables } from './tables.js';
+import type { DailySalesRow } from './views.js';
+
+export type { DailySalesRow } from './views.js';
+export { dailySalesToPayload } from './views.js';
 
 export const DAILY_SALES = 'daily_sales';
-
-export interface DailySalesRow {
-  readonly productId: string;
-  /** UTC day, 'YYYY-MM-DD'. */
-  readonly day: string;
-  readonly currency: string;
-  readonly units: number;
-  /** Minor units of `currency`. */
-  readonly revenue: number;
-  /** Order lines sold (committed) that day. */
-  readonly orders: number;
-  readonly lastSaleAt: string;
-  readonly updatedPosition: bigint;
-}
 
 export interface DailySalesQuery {
   readonly productId?: string;
@@ -78,5 +68,3 @@ export const dailySales = async (db: Kysely<unknown>, query: DailySalesQuery): P
     ...(query.productId === undefined ? {} : { productIds: [query.productId] }),
   });
 };
-
-export const dailySalesToPayload = (row: DailySalesRow) => ({ ...row, updatedPosition: row.updatedPosition.toString() });

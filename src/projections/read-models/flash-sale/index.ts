@@ -4,8 +4,8 @@
  */
 import type { Projection } from '../../projection.js';
 import { keyFrom } from '../support/events.js';
-import { STOCK_EVENT_TYPES } from '../support/stock.js';
 import { applyFlashSale } from './apply.js';
+import { FLASH_SALE_EVENT_TYPES } from './fold.js';
 import { FLASH_SALE } from './queries.js';
 import { createFlashSaleTables, FLASH_SALE_TABLES } from './tables.js';
 
@@ -13,7 +13,7 @@ export const flashSaleProjection: Projection = {
   name: FLASH_SALE,
   description: 'Flash-sale board per SKU: units left, reserved, sold, last sale',
   version: 1,
-  eventTypes: STOCK_EVENT_TYPES,
+  eventTypes: FLASH_SALE_EVENT_TYPES,
   tables: FLASH_SALE_TABLES,
   keyOf: (event) => keyFrom(event, 'sku'),
   createTables: createFlashSaleTables,

@@ -1,4 +1,4 @@
-/** The flash-sale board's queries (live schema) and its JSON payload form. */
+/** The flash-sale board's queries (live schema). */
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
@@ -8,21 +8,12 @@ import { decodeCursor, pageSize, toPage } from '../support/pagination.js';
 import type { Page, PageRequest } from '../support/pagination.js';
 import { asText, toIsoOrNull } from '../support/sql.js';
 import type { FlashSaleDb, FlashSaleTables } from './tables.js';
+import type { FlashSaleBoardRow } from './views.js';
+
+export type { FlashSaleBoardRow } from './views.js';
+export { boardRowToPayload } from './views.js';
 
 export const FLASH_SALE = 'flash_sale';
-
-export interface FlashSaleBoardRow {
-  readonly sku: string;
-  readonly productId: string | null;
-  /** received − reserved − sold: what is still on sale. */
-  readonly unitsLeft: number;
-  /** Held for orders right now (not yet paid, not yet released). */
-  readonly reserved: number;
-  readonly sold: number;
-  readonly received: number;
-  readonly lastSale: { readonly at: string; readonly orderId: string; readonly quantity: number } | null;
-  readonly updatedPosition: bigint;
-}
 
 /** At most this many rows when the whole board is asked for. */
 export const MAX_BOARD_ROWS = 1_000;
@@ -83,8 +74,6 @@ export const getFlashSaleBoard = async (db: Kysely<unknown>, options: FlashSaleB
   }
   return getBoardIn(live(db), options.sku === undefined ? undefined : [options.sku], first);
 };
-
-export const boardRowToPayload = (row: FlashSaleBoardRow) => ({ ...row, updatedPosition: row.updatedPosition.toString() });
 
 const boardCursorSchema = z.tuple([z.string().regex(/^-?\d+$/), z.string()]);
 

@@ -1,46 +1,33 @@
 /**
  * The orders read model's batch handler: load the orders the batch concerns (with their lines),
- * fold, upsert the changed orders and lines, append the timeline rows (a row already there is
- * left alone), then announce `order:<orderId>` with the order's summary.
+ * fold, save the changed orders and lines and the new timeline rows (store.ts), then announce
+ * `order:<orderId>` with the order's summary, its previous status and whether the status changed.
  */
 import type { Transaction } from 'kysely';
 import type { RecordedEvent } from '../../../eventstore/port.js';
 import type { ApplyContext, ProjectionChange } from '../../projection.js';
 import { orderTopic } from '../topics.js';
-import { decodeBatch, distinct, lastPosition } from '../support/events.js';
-import { foldOrder, ORDERS_EVENT_TYPES } from './fold.js';
-import type { TimelineEntry } from './fold.js';
-import { loadOrders, saveOrders, saveTimeline } from './rows.js';
+import { decodeBatch, lastPosition } from '../support/events.js';
+import { foldOrders, ORDERS_EVENT_TYPES } from './fold.js';
 import { getOrderSummariesIn } from './queries.js';
-import type { OrdersTables, OrderStatus } from './tables.js';
+import { loadOrders, saveOrders } from './store.js';
+import type { OrdersTables } from './tables.js';
 
 export const applyOrders = async (
   trx: Transaction<unknown>,
   events: readonly RecordedEvent[],
   context: ApplyContext,
 ): Promise<readonly ProjectionChange[]> => {
-  const db = trx.withSchema(context.schema).withTables<OrdersTables>();
   const decoded = decodeBatch(ORDERS_EVENT_TYPES, events);
-  const orders = await loadOrders(db, distinct(decoded.map((e) => e.event.data.orderId)));
-  const statusBefore = new Map<string, OrderStatus>([...orders].map(([id, o]) => [id, o.status]));
-  const changed = new Set<string>();
-  const timeline: TimelineEntry[] = [];
-  for (const e of decoded) {
-    const { orderId } = e.event.data;
-    const before = orders.get(orderId);
-    const { order, entry } = foldOrder(before, e);
-    if (order === undefined || order === before) continue;
-    orders.set(orderId, order);
-    changed.add(orderId);
-    if (entry !== undefined) timeline.push(entry);
-  }
-  await saveOrders(db, [...changed].flatMap((id) => orders.get(id) ?? []));
-  await saveTimeline(db, timeline);
-  if (context.rebuilding || changed.size === 0) return [];
+  const loaded = await loadOrders(trx, context.schema, decoded);
+  const changes = foldOrders(loaded, decoded);
+  await saveOrders(trx, context.schema, changes);
+  if (context.rebuilding || changes.orders.length === 0) return [];
   const position = lastPosition(events);
-  const summaries = await getOrderSummariesIn(db, [...changed]);
+  const db = trx.withSchema(context.schema).withTables<OrdersTables>();
+  const summaries = await getOrderSummariesIn(db, changes.orders.map((o) => o.orderId));
   return summaries.map((summary) => {
-    const previousStatus = statusBefore.get(summary.orderId) ?? null;
+    const previousStatus = loaded.get(summary.orderId)?.status ?? null;
     return {
       topic: orderTopic(summary.orderId),
       position,

@@ -70,6 +70,33 @@ const withLine = (order: OrderState, sku: string, stockStatus: LineStockStatus):
 const refundedStatus = (payment: PaymentState, refunded: number): PaymentStatus =>
   payment.amount !== null && refunded >= payment.amount ? 'refunded' : 'partially_refunded';
 
+/** The orders a batch touches, as stored (absent if not placed yet). */
+export type OrdersRows = ReadonlyMap<string, OrderState>;
+
+export interface OrdersChanges {
+  /** Changed orders (with all their lines), in the order they first changed. */
+  readonly orders: readonly OrderState[];
+  /** The timeline rows the batch adds, in event order. */
+  readonly timeline: readonly TimelineEntry[];
+}
+
+/** Folds a batch onto the orders it concerns; events of an order never placed are ignored. */
+export const foldOrders = (rows: OrdersRows, events: readonly Positioned<OrdersEventType>[]): OrdersChanges => {
+  const orders = new Map(rows);
+  const changed = new Set<string>();
+  const timeline: TimelineEntry[] = [];
+  for (const e of events) {
+    const { orderId } = e.event.data;
+    const before = orders.get(orderId);
+    const { order, entry } = foldOrder(before, e);
+    if (order === undefined || order === before) continue;
+    orders.set(orderId, order);
+    changed.add(orderId);
+    if (entry !== undefined) timeline.push(entry);
+  }
+  return { orders: [...changed].flatMap((id) => orders.get(id) ?? []), timeline };
+};
+
 /** The order after `e` (undefined while nothing was placed) and the timeline row `e` adds, if any. */
 export const foldOrder = (
   order: OrderState | undefined,
@@ -80,13 +107,8 @@ export const foldOrder = (
   if (order === undefined && event.type !== 'OrderPlaced') return { order };
   const next = evolve(order, e);
   if (next === undefined || next === order) return { order };
-  const entry: TimelineEntry = {
-    orderId: next.orderId,
-    position,
-    eventType: event.type,
-    occurredAt: occurredAt(e),
-    detail: detailOf(e),
-  };
+  const { at, detail } = timelineOf(e);
+  const entry: TimelineEntry = { orderId: next.orderId, position, eventType: event.type, occurredAt: iso(at), detail };
   return { order: { ...next, position }, entry };
 };
 
@@ -137,51 +159,30 @@ const evolve = (order: OrderState | undefined, { event, position }: Positioned<O
   }
 };
 
-const occurredAt = ({ event }: Positioned<OrdersEventType>): string => {
+/** When `e` happened, and what its timeline row shows besides type and time (ids the row already has are left out). */
+const timelineOf = ({ event }: Positioned<OrdersEventType>): { readonly at: string; readonly detail: Readonly<Record<string, unknown>> } => {
   switch (event.type) {
     case 'OrderPlaced':
-      return iso(event.data.placedAt);
+      return { at: event.data.placedAt, detail: { total: event.data.total, currency: event.data.currency, lines: event.data.lines.length } };
     case 'OrderConfirmed':
-      return iso(event.data.confirmedAt);
+      return { at: event.data.confirmedAt, detail: { paymentId: event.data.paymentId } };
     case 'OrderCancelled':
-      return iso(event.data.cancelledAt);
+      return { at: event.data.cancelledAt, detail: { reason: event.data.reason } };
     case 'PaymentRequested':
-      return iso(event.data.requestedAt);
+      return { at: event.data.requestedAt, detail: { paymentId: event.data.paymentId, amount: event.data.amount, currency: event.data.currency } };
     case 'PaymentAuthorized':
-      return iso(event.data.authorizedAt);
+      return { at: event.data.authorizedAt, detail: { paymentId: event.data.paymentId, amount: event.data.amount, currency: event.data.currency } };
     case 'PaymentFailed':
-      return iso(event.data.failedAt);
-    case 'PaymentRefunded':
-      return iso(event.data.refundedAt);
+      return { at: event.data.failedAt, detail: { paymentId: event.data.paymentId, reason: event.data.reason } };
+    case 'PaymentRefunded': {
+      const { paymentId, amount, currency, reason } = event.data;
+      return { at: event.data.refundedAt, detail: { paymentId, amount, currency, reason } };
+    }
     case 'StockReserved':
-      return iso(event.data.reservedAt);
-    case 'StockReleased':
-      return iso(event.data.releasedAt);
+      return { at: event.data.reservedAt, detail: { sku: event.data.sku, quantity: event.data.quantity } };
     case 'StockCommitted':
-      return iso(event.data.committedAt);
-  }
-};
-
-/** What a timeline row shows besides type and time (ids the row already has are left out). */
-const detailOf = ({ event }: Positioned<OrdersEventType>): Readonly<Record<string, unknown>> => {
-  switch (event.type) {
-    case 'OrderPlaced':
-      return { total: event.data.total, currency: event.data.currency, lines: event.data.lines.length };
-    case 'OrderConfirmed':
-      return { paymentId: event.data.paymentId };
-    case 'OrderCancelled':
-      return { reason: event.data.reason };
-    case 'PaymentRequested':
-    case 'PaymentAuthorized':
-      return { paymentId: event.data.paymentId, amount: event.data.amount, currency: event.data.currency };
-    case 'PaymentFailed':
-      return { paymentId: event.data.paymentId, reason: event.data.reason };
-    case 'PaymentRefunded':
-      return { paymentId: event.data.paymentId, amount: event.data.amount, currency: event.data.currency, reason: event.data.reason };
-    case 'StockReserved':
-    case 'StockCommitted':
-      return { sku: event.data.sku, quantity: event.data.quantity };
+      return { at: event.data.committedAt, detail: { sku: event.data.sku, quantity: event.data.quantity } };
     case 'StockReleased':
-      return { sku: event.data.sku, quantity: event.data.quantity, reason: event.data.reason };
+      return { at: event.data.releasedAt, detail: { sku: event.data.sku, quantity: event.data.quantity, reason: event.data.reason } };
   }
 };

@@ -52,3 +52,25 @@ export const foldStock = (row: StockCounters, { event, position }: Positioned<St
     }
   }
 };
+
+/**
+ * Folds a batch of stock events onto the loaded rows of their SKUs (an unknown SKU starts empty):
+ * the rows that changed, in the order they first changed. The loaded rows are left as they are.
+ */
+export const foldStockRows = (
+  rows: ReadonlyMap<string, StockCounters>,
+  events: readonly Positioned<StockEventType>[],
+): StockCounters[] => {
+  const stock = new Map(rows);
+  const changed = new Set<string>();
+  for (const e of events) {
+    const { sku } = e.event.data;
+    const before = stock.get(sku) ?? emptyStock(sku);
+    const after = foldStock(before, e);
+    if (after !== before) {
+      stock.set(sku, after);
+      changed.add(sku);
+    }
+  }
+  return [...changed].flatMap((sku) => stock.get(sku) ?? []);
+};
