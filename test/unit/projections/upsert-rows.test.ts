@@ -45,7 +45,7 @@ describe('upsertRows', () => {
     });
     expect(sent.map((q) => q.sql)).toEqual([
       'insert into "s"."sku_products" ("sku", "product_id") values ($1, $2) on conflict ("sku") do nothing',
-      'insert into "s"."daily_sales" ("product_id", "day", "units", "last_sale_at", "updated_position") values ($1, $2, $3, $4, $5) on conflict ("product_id", "day") do update set "updated_position" = "excluded"."updated_position", "units" = "daily_sales"."units" + "excluded"."units", "last_sale_at" = greatest("daily_sales"."last_sale_at", "excluded"."last_sale_at")',
+      'insert into "s"."daily_sales" ("product_id", "day", "units", "last_sale_at", "updated_position") values ($1, $2, $3, $4, $5) on conflict ("product_id", "day") do update set "updated_position" = "excluded"."updated_position", "units" = "s"."daily_sales"."units" + "excluded"."units", "last_sale_at" = greatest("s"."daily_sales"."last_sale_at", "excluded"."last_sale_at")',
     ]);
   });
 
