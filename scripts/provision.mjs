@@ -13,7 +13,7 @@ import { join } from 'node:path';
 
 const log = (m) => process.stderr.write(`[keel services] ${m}\n`);
 
-/** The browser test drives exactly this binary (test/e2e/graphiql-browser.test.ts). */
+/** The browser test drives exactly this binary (test/e2e/api/graphiql-browser.test.ts). */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 /** Debian's layout for the PostgreSQL server binaries: /usr/lib/postgresql/<major>/bin. */
 const PG_LIB = '/usr/lib/postgresql';
@@ -29,7 +29,7 @@ export const REQUIREMENTS = [
     present: 'postgres',
     package: () => 'postgresql',
     needed: (facts) => !facts.databaseUrlGiven,
-    why: 'the tests\' database when DATABASE_URL is unset (started as a local cluster when no Docker engine answers), and the read-replica test (test/integration/api-read-replica.test.ts) runs a standby from its binaries',
+    why: 'the tests\' database when DATABASE_URL is unset (started as a local cluster when no Docker engine answers), and the read-replica test (test/integration/api/read-replica.test.ts) runs a standby from its binaries',
   },
   {
     name: 'pg_basebackup',
@@ -37,35 +37,35 @@ export const REQUIREMENTS = [
     package: (facts) => (facts.pgMajor === undefined ? 'postgresql-client' : `postgresql-client-${facts.pgMajor}`),
     // The server package depends on its client package, which brings pg_basebackup.
     needed: (facts) => facts.present.postgres || facts.databaseUrlGiven,
-    why: 'the read-replica test (test/integration/api-read-replica.test.ts) copies the server with it to build a hot standby',
+    why: 'the read-replica test (test/integration/api/read-replica.test.ts) copies the server with it to build a hot standby',
   },
   {
     name: 'redis-server',
     present: 'redisServer',
     package: () => 'redis-server',
     needed: (facts) => !facts.redisUrlGiven,
-    why: 'Redis for the caches and rate limits under test when REDIS_URL is unset (started locally when no Docker engine answers); test/integration/read-cache-redis-down.test.ts also starts and kills its own',
+    why: 'Redis for the caches and rate limits under test when REDIS_URL is unset (started locally when no Docker engine answers); test/integration/projections/read-cache-redis-down.test.ts also starts and kills its own',
   },
   {
     name: 'curl',
     present: 'curl',
     package: () => 'curl',
     needed: () => true,
-    why: 'the README\'s API examples, run as written by test/e2e/api-write-path.test.ts',
+    why: 'the README\'s API examples, run as written by test/e2e/api/write-path.test.ts',
   },
   {
     name: 'jq',
     present: 'jq',
     package: () => 'jq',
     needed: () => true,
-    why: 'the README\'s API examples, run as written by test/e2e/api-write-path.test.ts',
+    why: 'the README\'s API examples, run as written by test/e2e/api/write-path.test.ts',
   },
   {
     name: 'Chromium',
     present: 'chromium',
     package: () => 'chromium',
     needed: () => true,
-    why: `test/e2e/graphiql-browser.test.ts drives ${CHROMIUM_PATH} through playwright-core (no browser is downloaded)`,
+    why: `test/e2e/api/graphiql-browser.test.ts drives ${CHROMIUM_PATH} through playwright-core (no browser is downloaded)`,
   },
 ];
 

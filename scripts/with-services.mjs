@@ -108,7 +108,7 @@ async function ensureRedis() {
 }
 
 /**
- * The horizon-stall test (test/integration/horizon-stall.test.ts) prepares a transaction, which
+ * The horizon-stall test (test/integration/eventstore/horizon-stall.test.ts) prepares a transaction, which
  * PostgreSQL allows only with max_prepared_transactions > 0 (Debian's default is 0; the setting
  * needs a restart). On the local cluster this script manages, it sets 10 and restarts once;
  * elsewhere it says so and that test case skips.

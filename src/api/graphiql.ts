@@ -77,7 +77,7 @@ const escapeHtml = (text: string): string =>
  * What the query editor shows on a first visit instead of GraphiQL's generic welcome: a query
  * anyone can run (the catalog needs no token), and, in comments, how to authenticate and how to
  * read one's own write. The commented operations are valid against the schema (checked by
- * test/integration/api-graphiql.test.ts). ASCII only, no URL: it is embedded in `main.js`.
+ * test/integration/api/graphiql.test.ts). ASCII only, no URL: it is embedded in `main.js`.
  */
 export const GRAPHIQL_DEFAULT_QUERY = `# Keel's GraphQL API. Run the query below with Ctrl-Enter (or the run button):
 # the first five products of the catalog. Reading the catalog needs no token.

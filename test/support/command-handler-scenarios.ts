@@ -1,8 +1,8 @@
 /**
  * The command-handling scenarios (load → decide → append, idempotency, conflicts between
  * processes, the hot-stream path), written once and run on every event store target:
- * test/integration/command-handler.test.ts (PostgreSQL, PGlite) and
- * test/integration/esdb-write-side.test.ts (the EventStoreDB adapter).
+ * test/integration/commands/command-handler.test.ts (PostgreSQL, PGlite) and
+ * test/integration/commands/esdb-write-side.test.ts (the EventStoreDB adapter).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inventoryAggregate, productAggregate } from '../../src/commands/aggregates.js';

@@ -1,7 +1,7 @@
 /**
  * The order-fulfilment scenarios, written once and run on every event store target (as the
- * command-handling scenarios are): test/integration/fulfilment.test.ts (PostgreSQL) and
- * test/integration/esdb-fulfilment.test.ts (the EventStoreDB adapter on its protocol double; the
+ * command-handling scenarios are): test/integration/commands/fulfilment.test.ts (PostgreSQL) and
+ * test/integration/commands/esdb-fulfilment.test.ts (the EventStoreDB adapter on its protocol double; the
  * checkpoint is in PostgreSQL in both).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

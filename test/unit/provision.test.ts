@@ -35,9 +35,9 @@ describe('planProvision: what npm test does about the machine', () => {
     expect(plan).toMatchObject({ action: 'install', packages: ['redis-server', 'curl', 'jq', 'chromium'] });
     if (plan.action !== 'install') throw new Error('not an install');
     expect(plan.reasons).toHaveLength(4);
-    expect(plan.reasons.find((r) => r.startsWith('chromium'))).toContain('test/e2e/graphiql-browser.test.ts');
-    expect(plan.reasons.find((r) => r.startsWith('jq'))).toContain('test/e2e/api-write-path.test.ts');
-    expect(plan.reasons.find((r) => r.startsWith('curl'))).toContain('test/e2e/api-write-path.test.ts');
+    expect(plan.reasons.find((r) => r.startsWith('chromium'))).toContain('test/e2e/api/graphiql-browser.test.ts');
+    expect(plan.reasons.find((r) => r.startsWith('jq'))).toContain('test/e2e/api/write-path.test.ts');
+    expect(plan.reasons.find((r) => r.startsWith('curl'))).toContain('test/e2e/api/write-path.test.ts');
     expect(plan.reasons.find((r) => r.startsWith('redis-server'))).toContain('rate limits');
 
     expect(planProvision(machine({}, { jq: false }))).toEqual({ action: 'install', packages: ['jq'], reasons: [expect.stringContaining('README')] });
@@ -50,7 +50,7 @@ describe('planProvision: what npm test does about the machine', () => {
 
   it('installs pg_basebackup of the installed major version when only it is missing (the read-replica test)', () => {
     const plan = planProvision(machine({}, { pgBasebackup: false }));
-    expect(plan).toMatchObject({ action: 'install', packages: ['postgresql-client-15'], reasons: [expect.stringContaining('test/integration/api-read-replica.test.ts')] });
+    expect(plan).toMatchObject({ action: 'install', packages: ['postgresql-client-15'], reasons: [expect.stringContaining('test/integration/api/read-replica.test.ts')] });
     expect(planProvision(machine({ pgMajor: 16 }, { pgBasebackup: false }))).toMatchObject({ packages: ['postgresql-client-16'] });
   });
 
