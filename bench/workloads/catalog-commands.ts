@@ -4,8 +4,8 @@
  * delistProduct, one after the other; products are split among the writers.
  */
 import { createCommandHandler } from '../../src/commands/handler/command-handler.js';
-import { createCommerceCommands } from '../../src/commands/commerce.js';
-import type { RequestContext } from '../../src/commands/commerce.js';
+import { createCommerceCommands } from '../../src/commands/front-door.js';
+import type { RequestContext } from '../../src/commands/front-door.js';
 import { itemsOf, Latencies, round, runWorkers, timed } from '../load.js';
 import type { Workload } from './workload.js';
 

@@ -7,8 +7,8 @@
 import { inventoryAggregate } from '../../src/commands/aggregates.js';
 import { createCommandHandler } from '../../src/commands/handler/command-handler.js';
 import type { HandlerStats } from '../../src/commands/handler/command-handler.js';
-import { createCommerceCommands } from '../../src/commands/commerce.js';
-import type { RequestContext } from '../../src/commands/commerce.js';
+import { createCommerceCommands } from '../../src/commands/front-door.js';
+import type { RequestContext } from '../../src/commands/front-door.js';
 import { inventoryStreamId } from '../../src/commands/inventory/index.js';
 import type { InventoryState } from '../../src/commands/inventory/index.js';
 import type { EventStore } from '../../src/eventstore/port.js';

@@ -5,7 +5,7 @@
  * store), never from a read model, so the write path does not depend on projections.
  */
 import { orderAggregate } from '../commands/aggregates.js';
-import type { CommerceCommands } from '../commands/commerce.js';
+import type { CommerceCommands } from '../commands/front-door.js';
 import type { CommandHandler } from '../commands/handler/index.js';
 import { orderStreamId } from '../commands/order/index.js';
 

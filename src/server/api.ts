@@ -9,7 +9,7 @@ import { DEFAULT_STALL_SECONDS, createReadSide } from '../api/read-side-adapter.
 import type { apiSettingsOf } from '../api/settings.js';
 import { migrateTokenRevocations, openPolledTokenRevocations } from '../api/token-revocations.js';
 import { createApiWriteSide } from '../api/write-side.js';
-import type { CommerceCommands } from '../commands/commerce.js';
+import type { CommerceCommands } from '../commands/front-door.js';
 import type { CommandHandler } from '../commands/handler/index.js';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';

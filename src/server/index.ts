@@ -6,7 +6,7 @@
  * arguments and call it; tests run the whole server in-process through it.
  */
 import { apiSettingsOf } from '../api/settings.js';
-import { createCommerceCommands } from '../commands/commerce.js';
+import { createCommerceCommands } from '../commands/front-door.js';
 import { createCommandHandler, defaultBackoff } from '../commands/handler/index.js';
 import { requireSecretBeyondLoopback } from '../platform/config.js';
 import type { Config } from '../platform/config.js';

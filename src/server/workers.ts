@@ -2,7 +2,7 @@
  * The background work of roles `all` and `projector`: the order-fulfilment process manager and
  * every projection (leading, or standing by where another process leads).
  */
-import type { CommerceCommands } from '../commands/commerce.js';
+import type { CommerceCommands } from '../commands/front-door.js';
 import { startFulfilment } from '../commands/fulfilment/index.js';
 import type { CommandHandler } from '../commands/handler/index.js';
 import { FakePaymentProvider } from '../commands/payment/index.js';

@@ -5,7 +5,7 @@
  * esdb-fulfilment.test.ts (EventStoreDB adapter, checkpoint in PostgreSQL).
  */
 import { inventoryAggregate, orderAggregate, paymentAggregate } from '../../src/commands/aggregates.js';
-import type { CommerceCommands } from '../../src/commands/commerce.js';
+import type { CommerceCommands } from '../../src/commands/front-door.js';
 import { startFulfilment, type FulfilmentRunner } from '../../src/commands/fulfilment/runner.js';
 import { inventoryStreamId } from '../../src/commands/inventory/index.js';
 import { orderStreamId } from '../../src/commands/order/index.js';

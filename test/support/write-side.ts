@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCommerceCommands, type CommerceCommands } from '../../src/commands/commerce.js';
+import { createCommerceCommands, type CommerceCommands } from '../../src/commands/front-door.js';
 import { createCommandHandler, type CommandHandler, type CommandHandlerOptions } from '../../src/commands/handler/command-handler.js';
 import { openEventStore } from '../../src/eventstore/open.js';
 import type { EventStore } from '../../src/eventstore/port.js';

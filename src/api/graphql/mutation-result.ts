@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import stableStringify from 'safe-stable-stringify';
-import type { RequestContext } from '../../commands/commerce.js';
+import type { RequestContext } from '../../commands/front-door.js';
 import { ValidationError } from '../../platform/errors.js';
 import { actorOf } from '../auth.js';
 import type { User } from '../auth.js';

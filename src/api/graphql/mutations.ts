@@ -1,6 +1,6 @@
 /**
  * Mutation resolvers: check the caller, build the command from `input`, run it through the write
- * side's front door (src/commands/commerce.ts), return the MutationResult fields plus the
+ * side's front door (src/commands/front-door.ts), return the MutationResult fields plus the
  * command's own result (read from the events it appended, so a duplicate answers the same).
  */
 import { randomUUID } from 'node:crypto';

@@ -1,4 +1,4 @@
-/** The write half of the SDL: mutations, each one command through src/commands/commerce.ts. */
+/** The write half of the SDL: mutations, each one command through src/commands/front-door.ts. */
 export const writeSchema = /* GraphQL */ `
 """
 What every mutation returns: where its events went. consistencyToken makes a later query wait

@@ -9,7 +9,7 @@ import type { RecordedEvent } from '../../eventstore/port.js';
 import { parseEventOf, type OrderEvent, type PaymentEvent } from '../../events/index.js';
 import { DomainError, isKeelError, type ErrorCode } from '../../platform/errors.js';
 import { orderAggregate, paymentAggregate } from '../aggregates.js';
-import type { CommerceCommands, RequestContext } from '../commerce.js';
+import type { CommerceCommands, RequestContext } from '../front-door.js';
 import type { CommandHandler } from '../handler/command-handler.js';
 import { orderStreamId } from '../order/index.js';
 import type { PaymentProvider } from '../payment/index.js';
