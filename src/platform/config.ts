@@ -3,8 +3,8 @@
  * A bad value stops startup with one line naming the variable, the value (URL passwords
  * redacted) and what is expected; it is never replaced by a default. An empty string is unset.
  *
- * `VARIABLES` is the single source of the README configuration table (a test checks that the
- * README lists every variable with its default) and of `keel config`.
+ * `VARIABLES` is the single source of `keel config` and of the configuration table in
+ * docs/reference/configuration.md (a test checks that it lists every variable with its default).
  */
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
@@ -417,7 +417,7 @@ export interface VariableDescription {
   readonly secret: boolean;
 }
 
-/** One row per variable, in table order: the source of the README configuration table. */
+/** One row per variable, in table order: the source of the configuration table (docs/reference/configuration.md). */
 export const describeConfig = (): readonly VariableDescription[] =>
   VARIABLE_NAMES.map((name) => {
     const spec = VARIABLES[name];
@@ -430,7 +430,7 @@ export const describeConfig = (): readonly VariableDescription[] =>
     };
   });
 
-/** The README configuration table, in Markdown. */
+/** The configuration table of docs/reference/configuration.md, in Markdown. */
 export const configTableMarkdown = (): string =>
   [
     '| Variable | Default | Meaning |',

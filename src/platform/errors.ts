@@ -1,7 +1,7 @@
 /**
  * The registry of every error code Keel emits. Codes are stable strings; messages are for people.
  * Domain errors know nothing of HTTP: the API maps `code` to GraphQL `extensions.code`.
- * Every code listed here must appear in the README's error table (a test checks it).
+ * Every code listed here must appear in the table of docs/reference/errors.md (a test checks it).
  */
 export const ERROR_CODES = {
   // write side: concurrency and storage
