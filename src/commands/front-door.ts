@@ -75,18 +75,19 @@ interface Route<C, E extends DomainEventShape, S> {
 }
 
 /**
- * A business command of `type` along `route`: checks the input's size, parses it with the caller's
- * `now`, and hands it to the command handler. `suffix` tells apart several commands one request
- * (or one event of a process manager) sends.
+ * A business command of `type` along `route`: checks the input's size (unless the composite
+ * command that sends it checked its caller's input already), parses it with the caller's `now`,
+ * and hands it to the command handler. `suffix` tells apart several commands one request (or one
+ * event of a process manager) sends.
  */
 type Send<E extends DomainEventShape, S> = (input: Input, request: RequestContext, suffix?: string) => Promise<CommandResult<E, S>>;
 
 export const createCommerceCommands = (handler: CommandHandler) => {
   const sender =
     <C, E extends DomainEventShape, S>(route: Route<C, E, S>) =>
-    (type: string): Send<E, S> =>
+    (type: string, sizeChecked = false): Send<E, S> =>
     async (input, request, suffix) => {
-      checkSize(input);
+      if (!sizeChecked) checkSize(input);
       const command = route.parse({ type, data: { ...input, now: request.now } });
       return handler.handle(route.aggregate, route.streamOf(input), command, toCommandContext(request, suffix));
     };
@@ -94,9 +95,10 @@ export const createCommerceCommands = (handler: CommandHandler) => {
   const toInventory = sender({ aggregate: inventoryAggregate, parse: parseInventoryCommand, streamOf: (input) => inventoryStreamId(stringField(input, 'sku')) });
   const toOrder = sender({ aggregate: orderAggregate, parse: parseOrderCommand, streamOf: (input) => orderStreamId(stringField(input, 'orderId')) });
   const toPayment = sender({ aggregate: paymentAggregate, parse: parsePaymentCommand, streamOf: (input) => paymentStreamId(stringField(input, 'paymentId')) });
-  const trackSku = toInventory('TrackSku');
-  const listOnly = toProduct('ListProduct');
-  const placeOnly = toOrder('PlaceOrder');
+  // Parts of listProduct and placeOrder, which check their caller's input once, first.
+  const trackSku = toInventory('TrackSku', true);
+  const listOnly = toProduct('ListProduct', true);
+  const placeOnly = toOrder('PlaceOrder', true);
 
   /**
    * The SKU as the catalog has it now: its product (the inventory stream's `SkuTracked`, which never

@@ -17,7 +17,8 @@ export const ORDERS = 'orders';
 
 const live = (db: Kysely<unknown>): OrdersDb => db.withSchema(liveSchemaOf(ORDERS)).withTables<OrdersTables>();
 
-const orderColumns = (db: OrdersDb) =>
+/** An order row's columns, bigints as text (what the queries and the projection's store load). */
+export const orderColumns = (db: OrdersDb) =>
   db
     .selectFrom('orders')
     .select([

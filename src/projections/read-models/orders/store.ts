@@ -6,8 +6,8 @@
 import type { Insertable, Kysely } from 'kysely';
 import { distinct } from '../support/events.js';
 import type { Positioned } from '../support/events.js';
-import { asText } from '../support/sql.js';
 import { upsertRows } from '../support/upsert.js';
+import { orderColumns } from './queries.js';
 import type { LineState, OrdersChanges, OrdersEventType, OrdersRows, OrderState, TimelineEntry } from './fold.js';
 import type { OrderLinesTable, OrdersDb, OrdersTable, OrdersTables, OrderTimelineTable } from './tables.js';
 
@@ -20,30 +20,7 @@ export const loadOrders = async (
   const db: OrdersDb = trx.withSchema(schema).withTables<OrdersTables>();
   const orderIds = distinct(events.map((e) => e.event.data.orderId));
   if (orderIds.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('orders')
-    .select([
-      'order_id',
-      'customer_id',
-      'status',
-      'currency',
-      'placed_at',
-      'confirmed_at',
-      'cancelled_at',
-      'cancel_reason',
-      'payment_id',
-      'payment_status',
-      'payment_failure_reason',
-    ])
-    .select([
-      asText('total').as('total'),
-      asText('payment_amount').as('payment_amount'),
-      asText('refunded_amount').as('refunded_amount'),
-      asText('placed_position').as('placed_position'),
-      asText('updated_position').as('updated_position'),
-    ])
-    .where('order_id', 'in', orderIds)
-    .execute();
+  const rows = await orderColumns(db).where('order_id', 'in', orderIds).execute();
   const lines = await db
     .selectFrom('order_lines')
     .select(['order_id', 'line_no', 'sku', 'quantity', 'unit_price', 'stock_status'])
