@@ -11,6 +11,7 @@
  * An encapsulated plugin: it decorates nothing outside itself.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 
@@ -114,17 +115,10 @@ export const healthPlugin: FastifyPluginAsync<HealthPluginOptions> = async (app,
     return { checks, failing };
   };
 
-  // Single flight: the evaluation in progress, or the last one while it is fresh, answers everyone.
-  let current: { readonly result: Promise<Evaluation>; settledAt: number | undefined } | undefined;
-  const latest = (): Promise<Evaluation> => {
-    if (current !== undefined && (current.settledAt === undefined || Date.now() - current.settledAt < cacheMs)) return current.result;
-    const entry: { readonly result: Promise<Evaluation>; settledAt: number | undefined } = { result: evaluate(), settledAt: undefined };
-    void entry.result.then(() => {
-      entry.settledAt = Date.now();
-    });
-    current = entry;
-    return entry.result;
-  };
+  // lru-cache's fetch is the single flight: the evaluation in progress, or the last one while it
+  // is fresh (`cacheMs` after it settled), answers every probe.
+  const cache = new LRUCache<'checks', Evaluation>({ max: 1, ttl: cacheMs, fetchMethod: evaluate });
+  const latest = async (): Promise<Evaluation> => (await cache.fetch('checks')) ?? evaluate();
 
   app.get(
     path,
