@@ -30,9 +30,18 @@ const commandTypeOf = (command: unknown): string | undefined =>
     ? command.type
     : undefined;
 
+const commandDataOf = (command: unknown): unknown =>
+  typeof command === 'object' && command !== null && 'data' in command ? command.data : undefined;
+
+/**
+ * The command rides with the first event it produced: its type on every event (`commandType`), its
+ * data once (`commandData`, exactly what the decider was given, prices included), so `keel replay
+ * --redecide` can run it again. One JSON field in a row that is written anyway: no extra write.
+ */
 export const toEventData = (job: Job, event: DomainEventShape, index: number): EventData => {
   const { context } = job;
   const commandType = commandTypeOf(job.command);
+  const commandData = index === 0 ? commandDataOf(job.command) : undefined;
   return {
     id: eventIdFor(context.commandId, index),
     type: event.type,
@@ -45,6 +54,7 @@ export const toEventData = (job: Job, event: DomainEventShape, index: number): E
       actor: context.actor,
       timestamp: context.now,
       ...(commandType === undefined ? {} : { commandType }),
+      ...(commandData === undefined ? {} : { commandData }),
       ...(index === 0 && context.fingerprint !== undefined ? { commandFingerprint: context.fingerprint } : {}),
     },
   };
