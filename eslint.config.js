@@ -9,7 +9,7 @@ const layers = {
   commands: ['events', 'eventstore', 'platform'],
   projections: ['events', 'eventstore', 'platform'],
   replay: ['events', 'commands', 'eventstore', 'platform'],
-  api: ['commands', 'projections', 'events', 'eventstore', 'platform'],
+  api: ['commands', 'projections', 'replay', 'events', 'eventstore', 'platform'],
   server: ['api', 'commands', 'projections', 'events', 'eventstore', 'platform'],
   cli: ['server', 'api', 'commands', 'projections', 'replay', 'events', 'eventstore', 'platform'],
 };

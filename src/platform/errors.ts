@@ -46,6 +46,13 @@ export const ERROR_CODES = {
   KEEL_ERR_PROJECTION_REBUILD_RUNNING: 'Another rebuild of this projection is in progress.',
   KEEL_ERR_PROJECTION_REBUILD_CONFLICT: 'The projection changed generation while it was being rebuilt; nothing was swapped.',
   KEEL_ERR_PARKED_EVENT_NOT_FOUND: 'No parked event with this id waits in this projection.',
+  // replay debugging (`keel events`, `keel replay`, `keel explain`, the inspector): nothing is written
+  KEEL_ERR_REPLAY_UNKNOWN_STREAM_KIND: 'The stream id names no aggregate Keel knows (product-, inventory-, order-, payment-).',
+  KEEL_ERR_REPLAY_BAD_REVISION: 'The revision is not a whole number within the stream.',
+  KEEL_ERR_REPLAY_BAD_POSITION: 'The position is not a whole number of the log.',
+  KEEL_ERR_REPLAY_BAD_TIME: 'The time is not an ISO-8601 date-time, or it lies before the stream began.',
+  KEEL_ERR_REPLAY_BAD_CONDITION: 'The condition is not `<path> <op> <value>` with a JSON value.',
+  KEEL_ERR_REPLAY_BAD_COMMAND: 'The command is not JSON, or not a command of this stream\'s aggregate.',
   // platform
   KEEL_ERR_CONFIG: 'A configuration variable has an invalid value.',
   KEEL_ERR_DATA_DIR_LOCKED: 'The embedded database directory is in use by another Keel process.',

@@ -1,0 +1,118 @@
+/**
+ * `keel explain order <id>` / `keel explain <stream>`: the whole story across streams, the order,
+ * its stock reservations in the inventory streams, its payment and the process manager's reactions,
+ * linked by causation ids into a tree, in position order, ending with one line that says why the
+ * subject is in its state. Events are found through the event index (never by scanning a hot
+ * inventory stream): by the entities they name and by correlation id.
+ */
+import { orderStreamId } from '../commands/order/index.js';
+import type { RecordedEvent } from '../eventstore/port.js';
+import { KeelError } from '../platform/errors.js';
+import { readByRefs, type EventIndex } from './event-index.js';
+import { viewOf, type EventView } from './event-view.js';
+import type { EventLog } from './log.js';
+import { toPlain, type Plain } from './plain.js';
+import { streamKindOf } from './streams.js';
+import { verdictOf, type Verdict } from './verdict.js';
+
+export interface StoryNode {
+  readonly event: EventView;
+  /** Events this one caused (their causation id is its id), in position order. */
+  readonly children: readonly StoryNode[];
+}
+
+export interface Story {
+  readonly subject: { readonly kind: 'order' | 'stream'; readonly id: string; readonly streamId: string };
+  /** Every event of the story, in position order. */
+  readonly events: readonly EventView[];
+  /** The causation tree: roots are events no event of the story caused (a client's command). */
+  readonly roots: readonly StoryNode[];
+  /** The subject stream's state after its last event. */
+  readonly state: Plain;
+  readonly verdict: Verdict;
+  /** Events read past the index's checkpoint to be complete (0: the index was up to date). */
+  readonly scannedPastIndex: number;
+  readonly indexNeverRan: boolean;
+}
+
+/** How many events of a stream `explain <stream>` starts from (its latest ones). */
+export const DEFAULT_STREAM_EVENTS = 100;
+
+const correlationRefs = (events: readonly RecordedEvent[]): string[] => [
+  ...new Set(events.flatMap((e) => (typeof e.metadata.correlationId === 'string' ? [`correlation:${e.metadata.correlationId}`] : []))),
+];
+
+const treeOf = (events: readonly EventView[]): StoryNode[] => {
+  const children = new Map<string, EventView[]>();
+  const ids = new Set(events.map((e) => e.id));
+  const roots: EventView[] = [];
+  for (const event of events) {
+    const parent = event.causationId;
+    if (parent !== undefined && parent !== event.id && ids.has(parent)) children.set(parent, [...(children.get(parent) ?? []), event]);
+    else roots.push(event);
+  }
+  const node = (event: EventView): StoryNode => ({ event, children: (children.get(event.id) ?? []).map(node) });
+  return roots.map(node);
+};
+
+const foldStream = (streamId: string, events: readonly RecordedEvent[]): unknown => {
+  const { aggregate } = streamKindOf(streamId);
+  let state = aggregate.decider.initialState();
+  for (const event of events) if (event.streamId === streamId) state = aggregate.decider.evolve(state, aggregate.fromStored(event));
+  return state;
+};
+
+const story = async (
+  log: EventLog,
+  index: EventIndex,
+  subject: Story['subject'],
+  seed: readonly RecordedEvent[],
+  extraRefs: readonly string[],
+  stateOf: (events: readonly RecordedEvent[]) => Promise<unknown> | unknown,
+): Promise<Story> => {
+  const found = await readByRefs(log, index, [...extraRefs, ...correlationRefs(seed)]);
+  const byPosition = new Map<bigint, RecordedEvent>();
+  for (const event of [...seed, ...found.events]) byPosition.set(event.position, event);
+  const recorded = [...byPosition.values()].sort((a, b) => (a.position < b.position ? -1 : 1));
+  const events = recorded.map(viewOf);
+  const state = await stateOf(recorded);
+  return {
+    subject,
+    events,
+    roots: treeOf(events),
+    state: toPlain(state),
+    verdict: verdictOf(subject, state, events),
+    scannedPastIndex: found.scanned,
+    indexNeverRan: found.unindexed,
+  };
+};
+
+export const explainOrder = async (log: EventLog, index: EventIndex, orderId: string): Promise<Story> => {
+  const streamId = orderStreamId(orderId);
+  const seed: RecordedEvent[] = [];
+  for await (const event of log.readStream(streamId)) seed.push(event);
+  if (seed.length === 0) {
+    throw new KeelError('KEEL_ERR_ORDER_NOT_FOUND', `No order "${orderId}": stream ${streamId} has no events. Find orders with: keel events --all --stream-prefix order-`, { orderId });
+  }
+  return story(log, index, { kind: 'order', id: orderId, streamId }, seed, [`order:${orderId}`], (events) => foldStream(streamId, events));
+};
+
+/**
+ * The story of any stream: its latest `limit` events and everything correlated with them. The
+ * verdict folds the whole stream (at replay speed) for its state.
+ */
+export const explainStream = async (log: EventLog, index: EventIndex, streamId: string, limit = DEFAULT_STREAM_EVENTS): Promise<Story> => {
+  streamKindOf(streamId);
+  const latest: RecordedEvent[] = [];
+  for await (const event of log.readStream(streamId, { direction: 'backwards', maxCount: limit })) latest.unshift(event);
+  if (latest.length === 0) {
+    throw new KeelError('KEEL_ERR_STREAM_NOT_FOUND', `No stream "${streamId}" in the event store. Find streams with: keel events --all --stream-prefix <prefix>`, { streamId });
+  }
+  const fullState = async () => {
+    const { aggregate } = streamKindOf(streamId);
+    let state = aggregate.decider.initialState();
+    for await (const event of log.readStream(streamId)) state = aggregate.decider.evolve(state, aggregate.fromStored(event));
+    return state;
+  };
+  return story(log, index, { kind: 'stream', id: streamId, streamId }, latest, [], fullState);
+};
