@@ -1,11 +1,12 @@
 /**
- * `keel projections …`: list, status, pause, resume, parked, retry, skip, rebuild, drop-old.
+ * `keel projections …`: list, status, pause, resume, parked, retry, skip, rebuild, drop-old, trace, diff.
  * Exit codes: 0 ok, 1 failure (the message says what to do next), 2 usage error.
  */
 import { Command } from 'commander';
 import type { Projection } from '../projections/projection.js';
 import { CommandExit, EXIT_FAILURE, EXIT_USAGE, runCommand } from './projections-context.js';
 import { listJson, listText, parkedJson, parkedText, statusJson, statusText } from './projections-format.js';
+import { runDiff, runTrace, type LineageFlags } from './projections-lineage.js';
 import { runRebuild, type RebuildFlags } from './projections-rebuild.js';
 
 const usageExit = (command: Command): Command =>
@@ -116,6 +117,18 @@ export const projectionsCommand = (env: NodeJS.ProcessEnv, projections: readonly
         process.stdout.write(dropped.length === 0 ? `No old generations of ${name} to drop.\n` : `Dropped ${dropped.join(', ')}.\n`);
       }),
     );
+
+  sub('trace', 'the events that wrote the rows of a key (an order id, a SKU, …), oldest first')
+    .argument('<name>')
+    .argument('<key>')
+    .option('--json', 'print JSON (an array of events)')
+    .action((name: string, key: string, options: LineageFlags) => run((context) => runTrace(context, name, key, options)));
+
+  sub('diff', 'rebuild the rows of a key from the log in a scratch schema and compare them with the live rows (exit 1 on drift)')
+    .argument('<name>')
+    .argument('<key>')
+    .option('--json', 'print JSON')
+    .action((name: string, key: string, options: LineageFlags) => run((context) => runDiff(context, name, key, options)));
 
   return root;
 };

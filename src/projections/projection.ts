@@ -48,6 +48,23 @@ export interface Projection {
    * parked, later events of the same key wait behind it; other keys go on.
    */
   keyOf(event: RecordedEvent): string;
+  /**
+   * Lineage (`keel projections trace|diff`): the keys whose rows `event` writes. Default
+   * `[keyOf(event)]`; a read model says more when an event also writes rows of another key (a sale
+   * adding to its day's totals: key `<day>`). Must be cheap and must not throw.
+   */
+  lineageKeysOf?(event: RecordedEvent): readonly string[];
+  /**
+   * For `diff`: the keys whose events must be applied too to rebuild the rows `event` writes, when
+   * it reads rows of other keys (a sale reads its order's line and its SKU's product). Default none.
+   */
+  lineageInputsOf?(event: RecordedEvent): readonly string[];
+  /**
+   * For `diff`: per table, the column holding the key a row belongs to (compared as text), so the
+   * rows of key k are those whose column is k, written only by the lineage events of k. Tables left
+   * out are not compared. Without it `diff` refuses the projection (`trace` still works).
+   */
+  readonly rowsOfKey?: Readonly<Record<string, string>>;
   /** Creates its tables and indexes in `schema` (which exists and is empty). */
   createTables(db: Kysely<unknown>, schema: string): Promise<void>;
   /**

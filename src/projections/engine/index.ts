@@ -24,6 +24,20 @@ export { listParked, type ParkedEvent } from './parked-store.js';
 export { readControl, readControls, setState, type ControlRow } from './control-store.js';
 export { DEFAULT_TUNING, type EngineLogger, type EngineTuning } from './tuning.js';
 export type { BatchInfo } from './runner.js';
+export {
+  traceKey,
+  diffKey,
+  LineageError,
+  type ChangedRow,
+  type DiffOptions,
+  type DiffResult,
+  type LineageOptions,
+  type RowValues,
+  type ScanProgress,
+  type TableDiff,
+  type TracedEvent,
+  type TraceResult,
+} from './lineage.js';
 
 /** Discards changes: used until a cache layer is configured. */
 export const noopSink: ChangeSink = { publish: () => Promise.resolve() };

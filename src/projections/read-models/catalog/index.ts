@@ -20,6 +20,8 @@ export const catalogProjection: Projection = {
   tables: CATALOG_TABLES,
   /** Product events by product id, stock events by SKU. */
   keyOf: (event) => (productEventTypes.includes(event.type) ? keyFrom(event, 'productId') : keyFrom(event, 'sku')),
+  /** A key is a product id (its products row, from product events) or a SKU (its availability row, from stock events). */
+  rowsOfKey: { products: 'product_id', availability: 'sku' },
   createTables: createCatalogTables,
   apply: applyCatalog,
 };

@@ -16,6 +16,8 @@ export const flashSaleProjection: Projection = {
   eventTypes: FLASH_SALE_EVENT_TYPES,
   tables: FLASH_SALE_TABLES,
   keyOf: (event) => keyFrom(event, 'sku'),
+  /** One row per SKU, written only by that SKU's events (lineage = keyOf). */
+  rowsOfKey: { board: 'sku' },
   createTables: createFlashSaleTables,
   apply: applyFlashSale,
 };

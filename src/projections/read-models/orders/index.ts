@@ -17,6 +17,8 @@ export const ordersProjection: Projection = {
   tables: ORDERS_TABLES,
   /** Every event it handles carries the order id (payment events too). */
   keyOf: (event) => keyFrom(event, 'orderId'),
+  /** Every row belongs to one order, and only that order's events write it (lineage = keyOf). */
+  rowsOfKey: { orders: 'order_id', order_lines: 'order_id', order_timeline: 'order_id' },
   createTables: createOrdersTables,
   apply: applyOrders,
 };
