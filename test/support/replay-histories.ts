@@ -23,51 +23,57 @@ export interface ReplayHistories {
   readonly hotStream: string;
 }
 
-export const writeReplayHistories = async (side: WriteSide): Promise<ReplayHistories> => {
+/**
+ * `tag` suffixes every order id and SKU (default none): a real EventStoreDB server keeps streams
+ * between runs, so tests against one pass a tag of their own.
+ */
+export const writeReplayHistories = async (side: WriteSide, tag = ''): Promise<ReplayHistories> => {
   const h = createFulfilmentHarness(side);
-  await h.stockUp(['A', 'B', 'C', 'HOT']);
+  const [A, B, C, HOT] = ['A', 'B', 'C', 'HOT'].map((sku) => `${sku}${tag}`) as [string, string, string, string];
+  const id = (name: string) => `r-${name}${tag}`;
+  await h.stockUp([A, B, C, HOT]);
   const runner = await h.start();
   try {
-    await h.place('r-confirmed', [{ sku: 'A', quantity: 2 }, { sku: 'B', quantity: 1 }]);
-    await h.until('r-confirmed confirmed', h.statusOf('r-confirmed', 'confirmed'));
-    await h.until('r-confirmed stock committed', async () => (await h.stock('A')).sold === 2 && (await h.stock('B')).sold === 1);
+    await h.place(id('confirmed'), [{ sku: A, quantity: 2 }, { sku: B, quantity: 1 }]);
+    await h.until('confirmed', h.statusOf(id('confirmed'), 'confirmed'));
+    await h.until('stock committed', async () => (await h.stock(A)).sold === 2 && (await h.stock(B)).sold === 1);
 
-    await h.place('r-out-of-stock', [{ sku: 'C', quantity: 3 }, { sku: 'B', quantity: 50 }]);
-    await h.until('r-out-of-stock cancelled', h.statusOf('r-out-of-stock', 'cancelled'));
-    await h.until('C released', async () => (await h.stock('C')).reserved === 0);
+    await h.place(id('out-of-stock'), [{ sku: C, quantity: 3 }, { sku: B, quantity: 50 }]);
+    await h.until('out of stock', h.statusOf(id('out-of-stock'), 'cancelled'));
+    await h.until('C released', async () => (await h.stock(C)).reserved === 0);
 
     h.knobs.decline = true;
-    await h.place('r-declined', [{ sku: 'C', quantity: 4 }]);
-    await h.until('r-declined cancelled', h.statusOf('r-declined', 'cancelled'));
+    await h.place(id('declined'), [{ sku: C, quantity: 4 }]);
+    await h.until('declined', h.statusOf(id('declined'), 'cancelled'));
     h.knobs.decline = false;
-    await h.until('C released', async () => (await h.stock('C')).reserved === 0);
+    await h.until('C released', async () => (await h.stock(C)).reserved === 0);
 
     h.knobs.holdPayments = true;
-    await h.place('r-expired', [{ sku: 'C', quantity: 5 }]);
-    await h.until('C reserved', async () => (await h.stock('C')).reserved === 5);
+    await h.place(id('expired'), [{ sku: C, quantity: 5 }]);
+    await h.until('C reserved', async () => (await h.stock(C)).reserved === 5);
     h.knobs.clock = new Date(h.knobs.clock.getTime() + TTL_MS + 1_000);
-    await h.until('r-expired cancelled', h.statusOf('r-expired', 'cancelled'));
-    await h.until('C released', async () => (await h.stock('C')).reserved === 0);
+    await h.until('expired', h.statusOf(id('expired'), 'cancelled'));
+    await h.until('C released', async () => (await h.stock(C)).reserved === 0);
     h.knobs.holdPayments = false;
     for (const open of h.gates.splice(0)) open();
-    await h.until('late payment refunded', async () => (await h.paymentState('r-expired')).status === 'refunded');
+    await h.until('late payment refunded', async () => (await h.paymentState(id('expired'))).status === 'refunded');
 
-    const race = Array.from({ length: 8 }, (_, i) => `r-race-${i}`);
-    await Promise.all(race.map((id) => h.place(id, [{ sku: 'HOT', quantity: 2 }])));
-    for (const id of race) {
-      await h.until(`${id} settled`, async () => ['confirmed', 'cancelled'].includes((await h.orderState(id)).status));
+    const race = Array.from({ length: 8 }, (_, i) => id(`race-${i}`));
+    await Promise.all(race.map((orderId) => h.place(orderId, [{ sku: HOT, quantity: 2 }])));
+    for (const orderId of race) {
+      await h.until(`${orderId} settled`, async () => ['confirmed', 'cancelled'].includes((await h.orderState(orderId)).status));
     }
-    await h.until('HOT settled', async () => (await h.stock('HOT')).reserved === 0);
+    await h.until('HOT settled', async () => (await h.stock(HOT)).reserved === 0);
   } finally {
     await runner.stop();
   }
   return {
-    confirmed: 'r-confirmed',
-    outOfStock: 'r-out-of-stock',
-    declined: 'r-declined',
-    expired: 'r-expired',
-    race: Array.from({ length: 8 }, (_, i) => `r-race-${i}`),
-    hotSku: 'HOT',
-    hotStream: inventoryStreamId('HOT'),
+    confirmed: id('confirmed'),
+    outOfStock: id('out-of-stock'),
+    declined: id('declined'),
+    expired: id('expired'),
+    race: Array.from({ length: 8 }, (_, i) => id(`race-${i}`)),
+    hotSku: HOT,
+    hotStream: inventoryStreamId(HOT),
   };
 };

@@ -24,7 +24,16 @@ export interface WriteSide {
   close(): Promise<void>;
 }
 
-export type WriteSideTarget = 'postgres' | 'pglite' | 'esdb';
+/** 'esdb-server': the EventStoreDB adapter on the real server at EVENTSTORE_URL (PostgreSQL for the rest). */
+export type WriteSideTarget = 'postgres' | 'pglite' | 'esdb' | 'esdb-server';
+
+/** The targets a suite runs on: the three event store modes, plus a real EventStoreDB when EVENTSTORE_URL is set. */
+export const storeTargets = (): WriteSideTarget[] => [
+  'postgres',
+  'esdb',
+  'pglite',
+  ...(process.env.EVENTSTORE_URL ? (['esdb-server'] as const) : []),
+];
 
 export const openWriteSide = async (label: string, target: WriteSideTarget = 'postgres'): Promise<WriteSide> => {
   if (target === 'pglite') {
@@ -34,10 +43,12 @@ export const openWriteSide = async (label: string, target: WriteSideTarget = 'po
     return { handle, store, url: undefined, close: async () => { await store.close(); await handle.close(); await rm(dir, { recursive: true, force: true }); } };
   }
   const double = target === 'esdb' ? await EsdbProtocolDouble.start() : undefined;
+  const serverUrl = target === 'esdb-server' ? process.env.EVENTSTORE_URL : undefined;
+  if (target === 'esdb-server' && !serverUrl) throw new Error('target esdb-server needs EVENTSTORE_URL');
   const database = await createTestDatabase(label);
   const handle = await openDatabase({ databaseUrl: database.url, dataDir: '' });
   // A short watchdog period: a quiet filtered subscription then checkpoints up to the head soon.
-  const store = await openEventStore(handle, { eventStoreUrl: double?.url, esdb: { idleTimeoutMs: 200 } });
+  const store = await openEventStore(handle, { eventStoreUrl: double?.url ?? serverUrl, esdb: { idleTimeoutMs: 200 } });
   return {
     handle,
     store,

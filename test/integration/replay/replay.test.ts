@@ -1,11 +1,13 @@
 /**
  * Replay debugging on real histories (written through the command handlers and the fulfilment
  * process manager) on every event store: PostgreSQL, embedded PGlite and the EventStoreDB adapter
- * on its protocol double (a FAKE of the server, driven by the real client). Replays with the
+ * on its protocol double (a FAKE of the server, driven by the real client), and on a real
+ * EventStoreDB server too when EVENTSTORE_URL is set. Replays with the
  * expected diffs, the --to-revision / --at / --at-position / --until boundaries, --decide,
  * --redecide finding a planted decider change, explain naming the failing event with and without
  * the event index, and listing events by correlation id.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderAggregate } from '../../../src/commands/aggregates.js';
 import { createCommandHandler } from '../../../src/commands/handler/index.js';
@@ -29,7 +31,7 @@ import {
 } from '../../../src/replay/index.js';
 import { collect } from '../../support/event-store-fixtures.js';
 import { writeReplayHistories, type ReplayHistories } from '../../support/replay-histories.js';
-import { openWriteSide, type WriteSide, type WriteSideTarget } from '../../support/write-side.js';
+import { openWriteSide, storeTargets, type WriteSide } from '../../support/write-side.js';
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
@@ -45,7 +47,7 @@ const readOnly = (store: EventStore): EventLog =>
 
 const scanAll = async (store: EventStore): Promise<RecordedEvent[]> => collect(store.readAll());
 
-describe.each<WriteSideTarget>(['postgres', 'esdb', 'pglite'])('replay debugging on %s', (target) => {
+describe.each(storeTargets())('replay debugging on %s', (target) => {
   let side: WriteSide;
   let log: EventLog;
   let h: ReplayHistories;
@@ -54,7 +56,8 @@ describe.each<WriteSideTarget>(['postgres', 'esdb', 'pglite'])('replay debugging
   beforeAll(async () => {
     side = await openWriteSide(`replay_${target}`, target);
     log = readOnly(side.store);
-    h = await writeReplayHistories(side);
+    // A real EventStoreDB keeps streams between runs: ids of this run's own there.
+    h = await writeReplayHistories(side, target === 'esdb-server' ? `-${randomUUID().slice(0, 8)}` : '');
     const engine = await startProjections({ handle: side.handle, store: side.store, projections: [eventIndexProjection], logger: quiet });
     await engine.waitFor('event_index', await side.store.headPosition(), { timeoutMs: 30_000 });
     await engine.stop();
@@ -177,12 +180,14 @@ describe.each<WriteSideTarget>(['postgres', 'esdb', 'pglite'])('replay debugging
       },
     };
     const placed = await collect(side.store.readStream(orderStreamId(h.confirmed)));
-    const command = { type: 'PlaceOrder', data: { ...(placed[0]?.metadata.commandData as object), orderId: 'r-planted' } };
-    await createCommandHandler(side.store).handle(yesterday, orderStreamId('r-planted'), command, { commandId: 'planted-1', actor: 'test', now: '2026-11-23T10:00:00.000Z' });
+    const planted = `r-planted-${randomUUID().slice(0, 8)}`;
+    const commandId = randomUUID();
+    const command = { type: 'PlaceOrder', data: { ...(placed[0]?.metadata.commandData as object), orderId: planted } };
+    await createCommandHandler(side.store).handle(yesterday, orderStreamId(planted), command, { commandId, actor: 'test', now: '2026-11-23T10:00:00.000Z' });
     // ...differs from what today's decider makes of the same command.
-    const summary = await redecide(log, orderStreamId('r-planted'));
+    const summary = await redecide(log, orderStreamId(planted));
     expect(summary).toMatchObject({ commands: 1, same: 0, different: 1 });
-    expect(summary.findings[0]).toMatchObject({ commandId: 'planted-1', commandType: 'PlaceOrder', verdict: 'different', firstRevision: 0n });
+    expect(summary.findings[0]).toMatchObject({ commandId, commandType: 'PlaceOrder', verdict: 'different', firstRevision: 0n });
     const total = (placed[0]?.data as { total: number }).total;
     expect(summary.findings[0]?.differences).toEqual([
       { index: 0, recordedType: 'OrderPlaced', decidedType: 'OrderPlaced', changes: [{ kind: 'changed', path: 'total', before: total + 1, after: total }] },
@@ -201,7 +206,8 @@ describe.each<WriteSideTarget>(['postgres', 'esdb', 'pglite'])('replay debugging
     expect(declined.scannedPastIndex).toBe((await collect(side.store.readAll({ after: checkpoint }))).length);
 
     const outOfStock = await explainOrder(log, index, h.outOfStock);
-    expect(outOfStock.verdict.text).toMatch(/^cancelled: out of stock on B: its reservation was refused \(in reaction to OrderPlaced at position \d+\)$/);
+    expect(outOfStock.verdict.text).toMatch(/^cancelled: out of stock on B\S*: its reservation was refused \(in reaction to OrderPlaced at position \d+\)$/);
+    expect(outOfStock.verdict.text).toContain(`on B${h.hotSku.slice(3)}:`);
     const expired = await explainOrder(log, index, h.expired);
     expect(expired.verdict.text).toMatch(/^cancelled: the reservation deadline 2026-11-23T10:15:00.000Z passed and the payment was not authorized \(OrderCancelled at position \d+\)$/);
     expect(expired.events.map((e) => e.type)).toContain('PaymentRefunded');
@@ -239,7 +245,7 @@ describe.each<WriteSideTarget>(['postgres', 'esdb', 'pglite'])('replay debugging
     const [from, to] = [everything[3]?.position ?? 0n, everything[7]?.position ?? 0n];
     const window = await collect(listEvents(log, { since: { position: from }, until: { position: to } }));
     expect(window.map((e) => e.position)).toEqual(everything.slice(3, 8).map((e) => e.position));
-    const reserved = await collect(listEvents(log, { types: ['StockReserved'], streamPrefix: 'inventory-HOT' }));
+    const reserved = await collect(listEvents(log, { types: ['StockReserved'], streamPrefix: h.hotStream }));
     expect(reserved.length).toBe(everything.filter((e) => e.type === 'StockReserved' && e.streamId === h.hotStream).length);
     await expect(collect(listEvents(log, { stream: 'order-none' }))).rejects.toMatchObject({ code: 'KEEL_ERR_STREAM_NOT_FOUND' });
   });
