@@ -21,6 +21,16 @@ export interface StoryNode {
   readonly children: readonly StoryNode[];
 }
 
+/** A reservation's deadline, set by the process manager when the order was placed. */
+export interface Deadline {
+  readonly sku: string;
+  readonly expiresAt: string;
+  /** What became of the reservation: committed (sold), released, or still open. */
+  readonly outcome: 'committed' | 'released' | 'open';
+  /** The StockReserved event that set it. */
+  readonly setBy: EventView;
+}
+
 export interface Story {
   readonly subject: { readonly kind: 'order' | 'stream'; readonly id: string; readonly streamId: string };
   /** Every event of the story, in position order. */
@@ -30,6 +40,8 @@ export interface Story {
   /** The subject stream's state after its last event. */
   readonly state: Plain;
   readonly verdict: Verdict;
+  /** The reservation deadlines of an order (none for other streams). */
+  readonly deadlines: readonly Deadline[];
   /** Events read past the index's checkpoint to be complete (0: the index was up to date). */
   readonly scannedPastIndex: number;
   readonly indexNeverRan: boolean;
@@ -53,6 +65,24 @@ const treeOf = (events: readonly EventView[]): StoryNode[] => {
   }
   const node = (event: EventView): StoryNode => ({ event, children: (children.get(event.id) ?? []).map(node) });
   return roots.map(node);
+};
+
+const field = (data: unknown, key: string): string | undefined => {
+  const value = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[key] : undefined;
+  return typeof value === 'string' ? value : undefined;
+};
+
+const deadlinesOf = (subject: Story['subject'], events: readonly EventView[]): Deadline[] => {
+  if (subject.kind !== 'order') return [];
+  const ofOrder = events.filter((e) => field(e.data, 'orderId') === subject.id);
+  return ofOrder.flatMap((reserved) => {
+    const sku = field(reserved.data, 'sku');
+    const expiresAt = field(reserved.data, 'expiresAt');
+    if (reserved.type !== 'StockReserved' || sku === undefined || expiresAt === undefined) return [];
+    const ended = ofOrder.find((e) => e.position > reserved.position && field(e.data, 'sku') === sku && (e.type === 'StockCommitted' || e.type === 'StockReleased'));
+    const outcome = ended === undefined ? 'open' : ended.type === 'StockCommitted' ? 'committed' : 'released';
+    return [{ sku, expiresAt, outcome, setBy: reserved }];
+  });
 };
 
 const foldStream = (streamId: string, events: readonly RecordedEvent[]): unknown => {
@@ -82,6 +112,7 @@ const story = async (
     roots: treeOf(events),
     state: toPlain(state),
     verdict: verdictOf(subject, state, events),
+    deadlines: deadlinesOf(subject, events),
     scannedPastIndex: found.scanned,
     indexNeverRan: found.unindexed,
   };

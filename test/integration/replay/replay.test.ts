@@ -211,7 +211,9 @@ describe.each(storeTargets())('replay debugging on %s', (target) => {
     const expired = await explainOrder(log, index, h.expired);
     expect(expired.verdict.text).toMatch(/^cancelled: the reservation deadline 2026-11-23T10:15:00.000Z passed and the payment was not authorized \(OrderCancelled at position \d+\)$/);
     expect(expired.events.map((e) => e.type)).toContain('PaymentRefunded');
+    expect(expired.deadlines).toEqual([expect.objectContaining({ sku: h.hotSku.replace('HOT', 'C'), expiresAt: '2026-11-23T10:15:00.000Z', outcome: 'released' })]);
     const confirmed = await explainOrder(log, index, h.confirmed);
+    expect(confirmed.deadlines.map((d) => d.outcome)).toEqual(['committed', 'committed']);
     expect(confirmed.verdict.text).toMatch(/^confirmed: payment authorized \(PaymentAuthorized at position \d+\); stock committed for 2 of 2 line\(s\)$/);
 
     // The story is the same whether it came from the index or from a scan of the whole log.
