@@ -13,6 +13,8 @@ import { graphqlPlugin } from './graphql/plugin.js';
 import type { ApiSettings } from './graphql/plugin.js';
 import { healthPlugin } from './health.js';
 import type { HealthCheck } from './health.js';
+import { inspectorPlugin } from './inspector/index.js';
+import type { InspectorDeps } from './inspector/index.js';
 import type { ReadSide } from './read-side.js';
 import { apiSecurityHeaders } from './security.js';
 import { createMemoryTokenRevocations } from './token-revocations.js';
@@ -38,6 +40,11 @@ export interface ApiDeps {
    * Absent: kept in this process only (tests).
    */
   readonly tokenRevocations?: TokenRevocations | undefined;
+  /**
+   * The inspector's event store, database and projections (`/inspector`, admins only, apart from
+   * the GraphQL read side). Absent: the page is served and its data routes answer 503.
+   */
+  readonly inspector?: InspectorDeps | undefined;
 }
 
 export interface AppDeps {
@@ -114,6 +121,8 @@ export const buildApp = (deps: AppDeps): FastifyInstance => {
       redis: api.redis,
       clock: api.clock ?? (() => new Date()),
     });
+    // The inspector: its page (public files, its own CSP) and its admin-only data routes.
+    void app.register(inspectorPlugin, { jwtSecret: api.settings.jwtSecret, deps: api.inspector });
     // Development only: in production `/graphiql` and its assets are 404.
     if (api.settings.graphiql) void app.register(graphiqlPlugin, { endpoint: '/graphql' });
   }

@@ -12,9 +12,11 @@
  * - The GraphiQL page and its assets (development only) carry helmet's, as @fastify/helmet sets
  *   them, with a Content-Security-Policy that lets the page (src/api/graphiql.ts) load only Keel's
  *   own scripts, stylesheets and fonts (inlined as data: URLs) and talk to /graphql over fetch and
- *   WebSocket. Nothing comes from another origin, and no inline script runs.
+ *   WebSocket. Nothing comes from another origin, and no inline script runs. The inspector's page
+ *   (src/api/inspector/assets.ts) carries helmet's too, with its own stricter policy
+ *   (`default-src 'self'`); its JSON data routes carry the API set.
  *
- * Neither depends on the request, so both are computed once. helmet's middleware (the very one
+ * None depends on the request, so both are computed once. helmet's middleware (the very one
  * @fastify/helmet runs, with the same options) is run against a recorder when the app is built, and
  * every request replays what it did (the same headers, in the same order); the plugin itself builds
  * helmet's middleware anew on each request, CSP parsing and validation included. The headers go

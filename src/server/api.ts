@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import { buildApp } from '../api/app.js';
 import { probeAll, readReplicaProbe } from '../api/health.js';
+import { createInspectorDeps } from '../api/inspector/index.js';
 import { DEFAULT_STALL_SECONDS, createReadSide } from '../api/read-side-adapter.js';
 import type { apiSettingsOf } from '../api/settings.js';
 import { migrateTokenRevocations, openPolledTokenRevocations } from '../api/token-revocations.js';
@@ -15,6 +16,7 @@ import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import { openReadReplica } from '../platform/read-replica.js';
 import { openRedis } from '../platform/redis.js';
+import { createCacheChangeSink } from '../projections/cache/index.js';
 import type { ReadCache } from '../projections/cache/index.js';
 import { migrateProjections, projectionStatuses, readControl, watchProjections } from '../projections/engine/index.js';
 import { readModels } from '../projections/read-models/index.js';
@@ -92,6 +94,9 @@ export const startApi = async (deps: ApiDeps, closers: Closers): Promise<string>
       readSide,
       redis,
       tokenRevocations,
+      // The inspector reads the event log and the projections' control tables on the primary;
+      // a retried parked event's changes reach the cache and subscriptions as a batch's would.
+      inspector: createInspectorDeps({ store, database, projections: readModels, sink: createCacheChangeSink(readCache) }),
       ready: () =>
         probeAll({
           ...alive,

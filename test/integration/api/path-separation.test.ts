@@ -9,7 +9,12 @@ import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../../src/api/app.js';
+import { createInspectorDeps } from '../../../src/api/inspector/index.js';
 import { createReadSide } from '../../../src/api/read-side-adapter.js';
+import type { ReadSide } from '../../../src/api/read-side.js';
+import { apiSettingsOf } from '../../../src/api/settings.js';
+import { createApiWriteSide } from '../../../src/api/write-side.js';
 import { createPostgresEventStore } from '../../../src/eventstore/postgres/index.js';
 import type { EventStore } from '../../../src/eventstore/port.js';
 import { createCacheChangeSink } from '../../../src/projections/cache/change-sink.js';
@@ -19,12 +24,13 @@ import { startProjections, watchProjections } from '../../../src/projections/eng
 import type { ProjectionWatch, Projections } from '../../../src/projections/engine/index.js';
 import { liveSchemaOf } from '../../../src/projections/projection.js';
 import { readModels } from '../../../src/projections/read-models/index.js';
+import { loadConfig } from '../../../src/platform/config.js';
 import { openDatabase } from '../../../src/platform/database.js';
 import type { DatabaseHandle } from '../../../src/platform/database.js';
-import { codes, gql, openApiHarness, silentLogger, tokenFor } from '../../support/api-app.js';
+import { codes, gql, openApiHarness, silentLogger, TEST_JWT_SECRET, tokenFor } from '../../support/api-app.js';
 import type { ApiHarness } from '../../support/api-app.js';
 import { subscribe, wsClient } from '../../support/api-ws.js';
-import { openWriteSide } from '../../support/write-side.js';
+import { commandsOn, openWriteSide } from '../../support/write-side.js';
 import type { WriteSide } from '../../support/write-side.js';
 
 const admin = tokenFor('ada', ['admin']);
@@ -45,6 +51,7 @@ describe('write path and read path on separate PostgreSQL credentials', () => {
   let readerHandle: DatabaseHandle;
   let watch: ProjectionWatch;
   let h: ApiHarness;
+  let readSide: ReadSide;
   let cache: ReadCache;
   let admin_: pg.Client;
   const suffix = randomBytes(4).toString('hex');
@@ -87,7 +94,7 @@ describe('write path and read path on separate PostgreSQL credentials', () => {
     writerStore = createPostgresEventStore(writerHandle);
     readerHandle = await openDatabase({ databaseUrl: withRole(url, reader, password), dataDir: '', poolSize: 4 });
     watch = await watchProjections(readerHandle);
-    const readSide = createReadSide({
+    readSide = createReadSide({
       db: readerHandle.db,
       cache,
       watch,
@@ -175,6 +182,74 @@ describe('write path and read path on separate PostgreSQL credentials', () => {
       await admin_.query(`grant select on all tables in schema ${schema} to ${reader}`);
       await changes.close();
       await production.close();
+    }
+  });
+
+  it('the inspector reads the event log on an admin-only path of its own; public queries cannot reach it', async () => {
+    // As in a Keel process: GraphQL queries on the read side (here the reader role, no event store),
+    // the inspector on the event store and the primary database (here the owner, as the projector engine).
+    const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', CONSISTENCY_WAIT_MS: '30000' });
+    const { handler, commerce } = commandsOn(writerStore);
+    const app = buildApp({
+      logger: silentLogger(),
+      health: async () => ({ database: 'ok' }),
+      api: {
+        settings: apiSettingsOf(config),
+        write: createApiWriteSide(handler, commerce),
+        readSide,
+        ready: async () => ({ database: 'ok' }),
+        inspector: createInspectorDeps({ store: owner.store, database: owner.handle, projections: readModels }),
+      },
+    });
+    try {
+      const placed = await gql(app, 'mutation { placeOrder(input: { lines: [{ sku: "SEP", quantity: 1 }] }) { orderId } }', undefined, alice);
+      const orderId = (placed.body.data?.placeOrder as { orderId: string }).orderId;
+      const routes = [
+        '/inspector/api/search?q=order-',
+        '/inspector/api/events/recent',
+        `/inspector/api/streams/order-${orderId}/timeline`,
+        `/inspector/api/orders/${orderId}/story`,
+        `/inspector/api/streams/order-${orderId}/story`,
+        '/inspector/api/projections',
+        '/inspector/api/projections/orders/parked',
+        `/inspector/api/projections/orders/lineage/${orderId}`,
+      ];
+      // Without an admin's token (none, or a customer's: the order's own owner) nothing of the log comes back.
+      for (const url of routes) {
+        for (const [token, status, code] of [[undefined, 401, 'UNAUTHENTICATED'], [alice, 403, 'FORBIDDEN']] as const) {
+          const response = await app.inject({ url, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+          expect([url, response.statusCode, response.json<{ error: { code: string } }>().error.code]).toEqual([url, status, code]);
+          expect(response.body).not.toContain(orderId);
+          expect(response.body).not.toMatch(/OrderPlaced|"events"|"steps"/);
+        }
+      }
+      const posted = await app.inject({ method: 'POST', url: '/inspector/api/projections/orders/parked/1/skip', headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' }, payload: '{"confirm":true}' });
+      expect(posted.statusCode).toBe(403);
+      // An admin reads the log there (through the event store the read side has no access to).
+      const timeline = await app.inject({ url: `/inspector/api/streams/order-${orderId}/timeline`, headers: { authorization: `Bearer ${admin}` } });
+      expect(timeline.statusCode).toBe(200);
+      expect(timeline.json<{ steps: Array<{ event: { type: string } }> }>().steps[0]?.event.type).toBe('OrderPlaced');
+
+      // GraphQL has no field that reads the event log, whatever the token: the root fields are the
+      // read models' queries, and asking for the inspector's data is a validation error.
+      const schema = await gql(app, '{ __schema { queryType { fields { name } } subscriptionType { fields { name } } types { name } } }', undefined, admin);
+      const data = schema.body.data?.__schema as { queryType: { fields: Array<{ name: string }> }; subscriptionType: { fields: Array<{ name: string }> }; types: Array<{ name: string }> };
+      const roots = [...data.queryType.fields, ...data.subscriptionType.fields].map((f) => f.name);
+      expect(roots.filter((name) => /event|inspect|story|timeline|replay|explain|parked|lineage|stream|search/i.test(name))).toEqual([]);
+      expect(data.types.map((t) => t.name).filter((name) => /inspect|story|replay|explain|parked|lineage|recorded|eventview/i.test(name))).toEqual([]);
+      for (const query of [
+        '{ events { id type } }',
+        '{ inspector { search(q: "order-") } }',
+        `{ story(orderId: "${orderId}") { verdict } }`,
+        `{ timeline(streamId: "order-${orderId}") { steps } }`,
+        '{ recentEvents { position } }',
+      ]) {
+        expect(codes(await gql(app, query, undefined, admin))).toEqual(['KEEL_ERR_GRAPHQL_VALIDATION']);
+      }
+      // And the inspector's paths are not GraphQL endpoints.
+      expect((await app.inject({ method: 'POST', url: '/inspector/api/graphql', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, payload: '{"query":"{ products(first: 1) { edges { node { id } } } }"}' })).statusCode).toBe(404);
+    } finally {
+      await app.close();
     }
   });
 });
