@@ -4,8 +4,11 @@ import type { Projection } from '../projections/projection.js';
 import { readModels } from '../projections/read-models/index.js';
 import { loadConfig } from '../platform/config.js';
 import { formatConfig } from './config-command.js';
+import { eventsCommand } from './events-command.js';
 import { exitOnStartupError } from './exit.js';
+import { explainCommand } from './explain-command.js';
 import { projectionsCommand } from './projections-command.js';
+import { replayCommand } from './replay-command.js';
 import { registerTokenCommand } from './token-command.js';
 
 export interface ProgramOptions {
@@ -55,6 +58,11 @@ export const buildProgram = (env: NodeJS.ProcessEnv = process.env, options: Prog
 
   // Read models are imported only here, never by the engine: a test entry passes its own list.
   program.addCommand(projectionsCommand(env, options.projections ?? readModels));
+
+  // Replay debugging: read-only views of the event store (src/replay).
+  program.addCommand(eventsCommand(env));
+  program.addCommand(replayCommand(env));
+  program.addCommand(explainCommand(env));
 
   return program;
 };
