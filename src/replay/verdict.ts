@@ -37,10 +37,12 @@ const cancelledVerdict = (orderId: string, state: unknown, events: readonly Even
   if (reason === 'expired') {
     const reserved = last(events, 'StockReserved', ofOrder);
     const deadline = stringField(reserved?.data, 'expiresAt');
-    const paid = last(events, 'PaymentRequested', ofOrder);
-    const waiting = paid ? 'the payment was not authorized' : 'payment was never requested';
-    const base = `cancelled: the reservation deadline${deadline ? ` ${deadline}` : ''} passed and ${waiting}`;
-    return { status: 'cancelled', text: `${base}${cancelled ? ` (${at(cancelled)})` : ''}`, ...(cancelled ? { cause: cancelled } : {}) };
+    const requested = last(events, 'PaymentRequested', ofOrder);
+    const waiting = requested ? 'while the payment was still pending' : 'before payment was requested';
+    const refunded = cancelled === undefined ? undefined : last(events, 'PaymentRefunded', (e) => ofOrder(e) && e.position > cancelled.position);
+    const late = refunded ? `; the payment authorized too late was refunded (${at(refunded)})` : '';
+    const base = `cancelled: the reservation deadline${deadline ? ` ${deadline}` : ''} passed ${waiting}`;
+    return { status: 'cancelled', text: `${base}${cancelled ? ` (${at(cancelled)})` : ''}${late}`, ...(cancelled ? { cause: cancelled } : {}) };
   }
   const stock = /^KEEL_ERR_OUT_OF_STOCK(?: \((.+)\))?/.exec(reason);
   if (stock) {

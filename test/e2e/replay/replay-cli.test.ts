@@ -281,7 +281,7 @@ describe.each(['postgres', 'esdb'] as const)('keel events / replay / explain on 
     }>(expired);
     expect(story.subject).toMatchObject({ kind: 'order', id: 'r-expired' });
     expect(story.verdict.status).toBe('cancelled');
-    expect(story.verdict.text).toMatch(/^cancelled: the reservation deadline \S+ passed and the payment was not authorized/);
+    expect(story.verdict.text).toMatch(/^cancelled: the reservation deadline \S+ passed while the payment was still pending/);
     expect(story.verdict.cause.type).toBe('OrderCancelled');
     expect(story.events.map((e) => e.type)).toContain('PaymentRefunded');
     expect(story.roots.map((r) => r.event.type)).toEqual(['OrderPlaced', 'OrderCancelled']);

@@ -209,7 +209,7 @@ describe.each(storeTargets())('replay debugging on %s', (target) => {
     expect(outOfStock.verdict.text).toMatch(/^cancelled: out of stock on B\S*: its reservation was refused \(in reaction to OrderPlaced at position \d+\)$/);
     expect(outOfStock.verdict.text).toContain(`on B${h.hotSku.slice(3)}:`);
     const expired = await explainOrder(log, index, h.expired);
-    expect(expired.verdict.text).toMatch(/^cancelled: the reservation deadline 2026-11-23T10:15:00.000Z passed and the payment was not authorized \(OrderCancelled at position \d+\)$/);
+    expect(expired.verdict.text).toMatch(/^cancelled: the reservation deadline 2026-11-23T10:15:00.000Z passed while the payment was still pending \(OrderCancelled at position \d+\); the payment authorized too late was refunded \(PaymentRefunded at position \d+\)$/);
     expect(expired.events.map((e) => e.type)).toContain('PaymentRefunded');
     expect(expired.deadlines).toEqual([expect.objectContaining({ sku: h.hotSku.replace('HOT', 'C'), expiresAt: '2026-11-23T10:15:00.000Z', outcome: 'released' })]);
     const confirmed = await explainOrder(log, index, h.confirmed);
