@@ -84,6 +84,19 @@ export const appendCounted = async (store: EventStore, prefix: string, count: nu
   return last;
 };
 
+/**
+ * Two streams whose poisoned event the test model parks, each with an event waiting behind it
+ * (`park-a` also has one applied before it): 4 parked or waiting rows, one to retry, one to skip.
+ * Returns the last position.
+ */
+export const appendParkedPairs = async (store: EventStore): Promise<bigint> => {
+  await store.append('park-a', [counted(1)]);
+  await store.append('park-a', [poisoned()]);
+  await store.append('park-a', [counted(2)]);
+  await store.append('park-b', [poisoned()]);
+  return (await store.append('park-b', [counted(3)])).position;
+};
+
 export interface Snapshot {
   readonly streams: readonly { stream_id: string; events: number; total: string }[];
   readonly totals: readonly { events: number; total: string }[];

@@ -88,10 +88,9 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs the test CLI (`keel` with the test projection) to completion. */
-export const runCli = (args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> =>
+const runToCompletion = (entry: readonly string[], args: readonly string[], env: Record<string, string>, timeoutMs: number): Promise<CliResult> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/projector-cli.ts', ...args], {
+    const child = spawn(process.execPath, [...entry, ...args], {
       cwd: root,
       env: baseEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -109,3 +108,11 @@ export const runCli = (args: readonly string[], env: Record<string, string>, tim
       resolve({ code, stdout, stderr });
     });
   });
+
+/** Runs the test CLI (`keel` with the test projection) to completion. */
+export const runCli = (args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> =>
+  runToCompletion(['--import', 'tsx', 'test/support/projector-cli.ts'], args, env, timeoutMs);
+
+/** Runs the real `keel` entry (bin/keel.js, every read model of this build) to completion. */
+export const runKeel = (args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> =>
+  runToCompletion(['bin/keel.js'], args, env, timeoutMs);

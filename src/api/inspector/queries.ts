@@ -123,10 +123,14 @@ export interface SearchResult {
 
 const kindName = (streamId: string): string | null => STREAM_KINDS.find((k) => streamId.startsWith(k.prefix))?.name ?? null;
 
-const streamsOf = (events: readonly RecordedEvent[]): StreamHit[] => {
-  const hits = new Map<string, { count: number; last: RecordedEvent }>();
-  for (const event of events) hits.set(event.streamId, { count: (hits.get(event.streamId)?.count ?? 0) + 1, last: event });
-  return [...hits.entries()].map(([streamId, { count, last }]) => ({
+type StreamTally = Map<string, { count: number; last: RecordedEvent }>;
+
+const tally = (streams: StreamTally, event: RecordedEvent): void => {
+  streams.set(event.streamId, { count: (streams.get(event.streamId)?.count ?? 0) + 1, last: event });
+};
+
+const hitsOf = (streams: StreamTally): StreamHit[] =>
+  [...streams.entries()].map(([streamId, { count, last }]) => ({
     streamId,
     kind: kindName(streamId),
     events: count,
@@ -134,6 +138,11 @@ const streamsOf = (events: readonly RecordedEvent[]): StreamHit[] => {
     lastPosition: last.position.toString(),
     lastTime: last.createdAt.toISOString(),
   }));
+
+const streamsOf = (events: readonly RecordedEvent[]): StreamHit[] => {
+  const streams: StreamTally = new Map();
+  for (const event of events) tally(streams, event);
+  return hitsOf(streams);
 };
 
 /** Whether `query` reads as a stream id prefix: it starts with a known prefix, or is the start of one (`ord`). */
@@ -157,27 +166,19 @@ export const search = async (deps: InspectorDeps, query: string, after?: bigint)
     };
   }
   if (isStreamPrefix(query)) {
-    const streams = new Map<string, { count: number; last: RecordedEvent }>();
+    const streams: StreamTally = new Map();
     let scanned = 0;
     let truncated = false;
     for await (const event of log.readAll({ filter: { streamPrefixes: [query] }, maxCount: SEARCH_SCAN_LIMIT })) {
       scanned += 1;
-      const seen = streams.get(event.streamId);
-      if (seen === undefined && streams.size >= SEARCH_LIMIT) {
+      if (!streams.has(event.streamId) && streams.size >= SEARCH_LIMIT) {
         truncated = true;
         break;
       }
-      streams.set(event.streamId, { count: (seen?.count ?? 0) + 1, last: event });
+      tally(streams, event);
     }
     if (scanned >= SEARCH_SCAN_LIMIT) truncated = true;
-    const hits = [...streams.entries()].map(([streamId, { count, last }]) => ({
-      streamId,
-      kind: kindName(streamId),
-      events: count,
-      lastType: last.type,
-      lastPosition: last.position.toString(),
-      lastTime: last.createdAt.toISOString(),
-    }));
+    const hits = hitsOf(streams);
     const limit = scanned >= SEARCH_SCAN_LIMIT ? `the first ${SEARCH_SCAN_LIMIT} matching events were read` : `the first ${SEARCH_LIMIT} streams are shown`;
     return {
       query,

@@ -7,12 +7,12 @@
  * Screenshots are left in the temporary directory (keel-graphiql-browser*.png) for a human to look at.
  * Needs /usr/bin/chromium (Debian's `chromium` package); without it the test fails and says so.
  */
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, requireChromium, watchPage } from '../../support/browser.js';
 import { GRAPHIQL_DEFAULT_QUERY } from '../../../src/api/graphiql.js';
 import { signToken } from '../../../src/api/tokens.js';
 import { E2E_JWT_SECRET, postGraphql, startApiServer } from '../../support/api-server.js';
@@ -20,8 +20,6 @@ import type { ApiServer } from '../../support/api-server.js';
 import { createTestDatabase, redisTestPrefix, redisTestUrl } from '../../support/database.js';
 import type { TestDatabase } from '../../support/database.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 const QUERY = '{ products(first: 1) { edges { node { id } } } }';
 const SCREENSHOT = join(tmpdir(), 'keel-graphiql-browser.png');
 
@@ -43,7 +41,7 @@ describe('GraphiQL in headless Chromium (development, self-hosted)', () => {
       CONSISTENCY_WAIT_MS: '30000',
     });
     // Absent: the test below fails and names it (a failure, never a skip).
-    if (existsSync(CHROMIUM)) browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -52,9 +50,7 @@ describe('GraphiQL in headless Chromium (development, self-hosted)', () => {
   });
 
   it('renders the editor from Keel alone, runs a query and a subscription and shows the JSON results', async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: this test drives the system Chromium (install the "chromium" package, e.g. apt-get install chromium); playwright's own browser download is never used.`);
-    }
+    requireChromium(browser);
     if (server === undefined || browser === undefined) throw new Error('not started');
     const origin = new URL(server.url).origin;
     // A product to find, read back with its consistency token so the list below already has it.
@@ -67,19 +63,7 @@ describe('GraphiQL in headless Chromium (development, self-hosted)', () => {
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
-    const requested: string[] = [];
-    const problems: string[] = [];
-    page.on('request', (request) => requested.push(request.url()));
-    page.on('websocket', (socket) => requested.push(socket.url()));
-    page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} (${request.failure()?.errorText ?? '?'})`));
-    page.on('response', (response) => {
-      if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.request().method()} ${response.url()}`);
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    // CSP violations are reported here ("Refused to load …", "Applying inline style violates …").
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-    });
+    const { requested, problems } = watchPage(page);
     const editor = page.locator('.graphiql-query-editor .CodeMirror');
     const result = page.locator('.graphiql-response .CodeMirror-code');
     /** Replaces the editor's text and runs it with Ctrl-Enter. */

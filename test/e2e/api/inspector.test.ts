@@ -13,14 +13,14 @@
  * Screenshots of each step go to test-results/inspector/ (gitignored). With
  * KEEL_UPDATE_DOCS_SCREENSHOTS=1 the story's is also written to docs/images/inspector-order-story.png.
  */
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { chromium } from 'playwright-core';
+
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, requireChromium, watchPage } from '../../support/browser.js';
 import { buildApp } from '../../../src/api/app.js';
 import { createInspectorDeps } from '../../../src/api/inspector/index.js';
 import { apiSettingsOf } from '../../../src/api/settings.js';
@@ -32,12 +32,10 @@ import { readModels } from '../../../src/projections/read-models/index.js';
 import { silentLogger, TEST_JWT_SECRET } from '../../support/api-app.js';
 import { E2E_JWT_SECRET, startApiServer, type ApiServer } from '../../support/api-server.js';
 import { redisTestPrefix, redisTestUrl } from '../../support/database.js';
-import { counted, poisoned, testProjection } from '../../support/projection-test-model.js';
+import { appendParkedPairs, testProjection } from '../../support/projection-test-model.js';
 import { writeReplayHistories } from '../../support/replay-histories.js';
 import { commandsOn, openWriteSide, type WriteSide } from '../../support/write-side.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 const SHOTS = fileURLToPath(new URL('../../../test-results/inspector/', import.meta.url));
 const DOCS_SHOT = fileURLToPath(new URL('../../../docs/images/inspector-order-story.png', import.meta.url));
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
@@ -61,10 +59,7 @@ describe('the inspector in headless Chromium', () => {
   beforeAll(async () => {
     side = await openWriteSide('inspector_browser', 'postgres');
     await writeReplayHistories(side);
-    await side.store.append('park-a', [poisoned()]);
-    await side.store.append('park-a', [counted(1)]);
-    await side.store.append('park-b', [poisoned()]);
-    const last = (await side.store.append('park-b', [counted(2)])).position;
+    const last = await appendParkedPairs(side.store);
     engine = await startProjections({ handle: side.handle, store: side.store, projections, logger: quiet, tuning: { retryBaseMs: 5, idlePollMs: 100 } });
     await engine.waitFor(projections.map((p) => p.name), last, { timeoutMs: 30_000 });
     const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent' });
@@ -82,7 +77,7 @@ describe('the inspector in headless Chromium', () => {
     url = await app.listen({ port: 0, host: '127.0.0.1' });
     await mkdir(SHOTS, { recursive: true });
     // Absent: the test below fails and names it (a failure, never a skip).
-    if (existsSync(CHROMIUM)) browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   }, 90_000);
   afterAll(async () => {
     await browser?.close();
@@ -100,9 +95,7 @@ describe('the inspector in headless Chromium', () => {
   const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}${name}.png` });
 
   it("opens a cancelled order's story and steps through its timeline; projections, parked events and lineage", async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: this test drives the system Chromium (install the "chromium" package, e.g. apt-get install chromium); playwright's own browser download is never used.`);
-    }
+    requireChromium(browser);
     if (browser === undefined) throw new Error('not started');
     const origin = new URL(url).origin;
     const story = await fetchJson('/inspector/api/orders/r-declined/story');
@@ -112,18 +105,7 @@ describe('the inspector in headless Chromium', () => {
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
-    const requested: string[] = [];
-    const problems: string[] = [];
-    page.on('request', (request) => requested.push(request.url()));
-    page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} (${request.failure()?.errorText ?? '?'})`));
-    page.on('response', (response) => {
-      if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.request().method()} ${response.url()}`);
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    // CSP violations are reported here ("Refused to load …", "Refused to apply inline style …").
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-    });
+    const { requested, problems } = watchPage(page);
     try {
       const response = await page.goto(`${url}/inspector`, { waitUntil: 'load' });
       expect(response?.status()).toBe(200);

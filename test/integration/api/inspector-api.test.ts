@@ -19,7 +19,7 @@ import { loadConfig } from '../../../src/platform/config.js';
 import { startProjections, type Projections } from '../../../src/projections/engine/index.js';
 import { readModels } from '../../../src/projections/read-models/index.js';
 import { silentLogger, TEST_JWT_SECRET, tokenFor } from '../../support/api-app.js';
-import { counted, poisoned, testProjection } from '../../support/projection-test-model.js';
+import { appendParkedPairs, counted, testProjection } from '../../support/projection-test-model.js';
 import { writeReplayHistories, type ReplayHistories } from '../../support/replay-histories.js';
 import { commandsOn, openWriteSide, type WriteSide } from '../../support/write-side.js';
 
@@ -87,11 +87,7 @@ describe('the inspector API', () => {
     side = await openWriteSide('inspector_api', 'postgres');
     histories = await writeReplayHistories(side);
     // Two poisoned events the test model parks (one to retry, one to skip), each with an event waiting behind it.
-    await side.store.append('park-a', [counted(1)]);
-    await side.store.append('park-a', [poisoned()]);
-    await side.store.append('park-a', [counted(2)]);
-    await side.store.append('park-b', [poisoned()]);
-    const last = (await side.store.append('park-b', [counted(3)])).position;
+    const last = await appendParkedPairs(side.store);
     engine = await startProjections({ handle: side.handle, store: side.store, projections, logger: quiet, tuning: { retryBaseMs: 5, idlePollMs: 100 } });
     await engine.waitFor(projections.map((p) => p.name), last, { timeoutMs: 60_000 });
     app = await appWith(true);

@@ -6,8 +6,6 @@
  * extra row) with its exact values, writes nothing to the live schema and always drops its scratch
  * schema. The CLI commands are run once end to end as real processes (exit codes and output).
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventStore, RecordedEvent } from '../../../src/eventstore/port.js';
@@ -19,6 +17,7 @@ import { flashSaleProjection } from '../../../src/projections/read-models/flash-
 import { readModels } from '../../../src/projections/read-models/index.js';
 import { ordersProjection } from '../../../src/projections/read-models/orders/index.js';
 import { rowsOf } from '../../support/projection-spec.js';
+import { runKeel } from '../../support/projector-spawn.js';
 import { at, commandsOn, openWriteSide, type WriteSide, type WriteSideTarget } from '../../support/write-side.js';
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
@@ -219,37 +218,10 @@ describe.each(targets)('trace and diff of read-model keys (%s)', { timeout: 60_0
 // ---------------------------------------------------------------------------------------------
 // The CLI, end to end: the real `keel` entry (bin/keel.js) as a child process.
 
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-
-const runKeel = (args: readonly string[], databaseUrl: string): Promise<CliResult> =>
-  new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    for (const name of ['DATABASE_URL', 'REDIS_URL', 'EVENTSTORE_URL', 'PORT', 'HOST', 'KEEL_DATA_DIR']) delete env[name];
-    const child = spawn(process.execPath, ['bin/keel.js', ...args], { cwd: root, env: { ...env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`keel ${args.join(' ')} did not finish in time\n${stdout}\n${stderr}`));
-    }, 45_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-
 describe('keel projections trace / diff (CLI)', { timeout: 90_000 }, () => {
   let side: WriteSide;
   let engine: Projections;
-  const keel = (...args: string[]) => runKeel(args, side.url ?? '');
+  const keel = (...args: string[]) => runKeel(args, { DATABASE_URL: side.url ?? '' }, 45_000);
 
   beforeAll(async () => {
     side = await openWriteSide('lineage_cli', 'postgres');
