@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { buildApp } from '../../src/api/app.js';
 import type { ApiDeps } from '../../src/api/app.js';
+import { createInspectorDeps } from '../../src/api/inspector/index.js';
 import type { ReadSide } from '../../src/api/read-side.js';
 import { apiSettingsOf } from '../../src/api/settings.js';
 import { signToken } from '../../src/api/tokens.js';
@@ -15,6 +16,7 @@ import { createApiWriteSide } from '../../src/api/write-side.js';
 import { loadConfig } from '../../src/platform/config.js';
 import type { Config } from '../../src/platform/config.js';
 import { createLogger } from '../../src/platform/logger.js';
+import type { Projection } from '../../src/projections/projection.js';
 import { commandsOn, openWriteSide } from './write-side.js';
 import type { WriteSide } from './write-side.js';
 
@@ -25,6 +27,25 @@ export const silentLogger = () =>
 
 export const tokenFor = (subject: string, roles: readonly Role[], secret = TEST_JWT_SECRET, expiresInSeconds = 3600): string =>
   signToken({ subject, roles, secret, expiresInSeconds });
+
+/**
+ * The app with the write side and the inspector on `side` (no read side): what the inspector tests
+ * drive. `inspector: false` builds it without the inspector's store and database (its routes 503).
+ */
+export const inspectorApp = (side: WriteSide, projections: readonly Projection[], options: { readonly inspector?: boolean } = {}): FastifyInstance => {
+  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent' });
+  const { handler, commerce } = commandsOn(side.store);
+  return buildApp({
+    logger: silentLogger(),
+    health: async () => ({ database: 'ok' }),
+    api: {
+      settings: apiSettingsOf(config),
+      write: createApiWriteSide(handler, commerce),
+      ready: async () => ({ database: 'ok' }),
+      ...(options.inspector === false ? {} : { inspector: createInspectorDeps({ store: side.store, database: side.handle, projections }) }),
+    },
+  });
+};
 
 export interface GraphqlResponse {
   readonly status: number;

@@ -21,20 +21,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, requireChromium, watchPage } from '../../support/browser.js';
-import { buildApp } from '../../../src/api/app.js';
-import { createInspectorDeps } from '../../../src/api/inspector/index.js';
-import { apiSettingsOf } from '../../../src/api/settings.js';
 import { signToken } from '../../../src/api/tokens.js';
-import { createApiWriteSide } from '../../../src/api/write-side.js';
-import { loadConfig } from '../../../src/platform/config.js';
 import { startProjections, type Projections } from '../../../src/projections/engine/index.js';
 import { readModels } from '../../../src/projections/read-models/index.js';
-import { silentLogger, TEST_JWT_SECRET } from '../../support/api-app.js';
+import { inspectorApp, TEST_JWT_SECRET } from '../../support/api-app.js';
 import { E2E_JWT_SECRET, startApiServer, type ApiServer } from '../../support/api-server.js';
 import { redisTestPrefix, redisTestUrl } from '../../support/database.js';
 import { appendParkedPairs, testProjection } from '../../support/projection-test-model.js';
 import { writeReplayHistories } from '../../support/replay-histories.js';
-import { commandsOn, openWriteSide, type WriteSide } from '../../support/write-side.js';
+import { openWriteSide, type WriteSide } from '../../support/write-side.js';
 
 const SHOTS = fileURLToPath(new URL('../../../test-results/inspector/', import.meta.url));
 const DOCS_SHOT = fileURLToPath(new URL('../../../docs/images/inspector-order-story.png', import.meta.url));
@@ -62,18 +57,7 @@ describe('the inspector in headless Chromium', () => {
     const last = await appendParkedPairs(side.store);
     engine = await startProjections({ handle: side.handle, store: side.store, projections, logger: quiet, tuning: { retryBaseMs: 5, idlePollMs: 100 } });
     await engine.waitFor(projections.map((p) => p.name), last, { timeoutMs: 30_000 });
-    const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent' });
-    const { handler, commerce } = commandsOn(side.store);
-    app = buildApp({
-      logger: silentLogger(),
-      health: async () => ({ database: 'ok' }),
-      api: {
-        settings: apiSettingsOf(config),
-        write: createApiWriteSide(handler, commerce),
-        ready: async () => ({ database: 'ok' }),
-        inspector: createInspectorDeps({ store: side.store, database: side.handle, projections }),
-      },
-    });
+    app = inspectorApp(side, projections);
     url = await app.listen({ port: 0, host: '127.0.0.1' });
     await mkdir(SHOTS, { recursive: true });
     // Absent: the test below fails and names it (a failure, never a skip).

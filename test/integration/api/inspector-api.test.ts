@@ -9,19 +9,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../../src/api/app.js';
 import { createInspectorDeps } from '../../../src/api/inspector/index.js';
 import { newestEvents, RECENT_LIMIT, timeline } from '../../../src/api/inspector/queries.js';
-import { apiSettingsOf } from '../../../src/api/settings.js';
-import { createApiWriteSide } from '../../../src/api/write-side.js';
 import type { RecordedEvent } from '../../../src/eventstore/port.js';
-import { loadConfig } from '../../../src/platform/config.js';
 import { startProjections, type Projections } from '../../../src/projections/engine/index.js';
 import { readModels } from '../../../src/projections/read-models/index.js';
-import { silentLogger, TEST_JWT_SECRET, tokenFor } from '../../support/api-app.js';
+import { inspectorApp, TEST_JWT_SECRET, tokenFor } from '../../support/api-app.js';
 import { appendParkedPairs, counted, testProjection } from '../../support/projection-test-model.js';
 import { writeReplayHistories, type ReplayHistories } from '../../support/replay-histories.js';
-import { commandsOn, openWriteSide, type WriteSide } from '../../support/write-side.js';
+import { openWriteSide, type WriteSide } from '../../support/write-side.js';
 
 const admin = tokenFor('ada', ['admin']);
 const customer = tokenFor('alice', ['customer']);
@@ -67,18 +63,7 @@ describe('the inspector API', () => {
   const projections = [...readModels, parking];
 
   const appWith = async (inspector: boolean): Promise<FastifyInstance> => {
-    const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent' });
-    const { handler, commerce } = commandsOn(side.store);
-    const built = buildApp({
-      logger: silentLogger(),
-      health: async () => ({ database: 'ok' }),
-      api: {
-        settings: apiSettingsOf(config),
-        write: createApiWriteSide(handler, commerce),
-        ready: async () => ({ database: 'ok' }),
-        ...(inspector ? { inspector: createInspectorDeps({ store: side.store, database: side.handle, projections }) } : {}),
-      },
-    });
+    const built = inspectorApp(side, projections, { inspector });
     await built.ready();
     return built;
   };
