@@ -50,6 +50,12 @@ export interface ReadStreamOptions {
   readonly fromRevision?: bigint;
   readonly direction?: 'forwards' | 'backwards';
   readonly maxCount?: number;
+  /**
+   * A hint: the caller reads no metadata (a replay's fold). An adapter may then return `{}` as
+   * every event's metadata (the PostgreSQL adapter does not read the column); EventStoreDB's
+   * client decodes it anyway.
+   */
+  readonly skipMetadata?: boolean;
 }
 
 export interface EventFilter {

@@ -78,7 +78,7 @@ export const decideAt = async (log: EventLog, streamId: string, command: unknown
   let state = kind.aggregate.decider.initialState();
   let revision = -1n;
   const maxCount = atRevision === undefined ? undefined : Number(atRevision) + 1;
-  for await (const stored of log.readStream(streamId, maxCount === undefined ? {} : { maxCount })) {
+  for await (const stored of log.readStream(streamId, { ...(maxCount === undefined ? {} : { maxCount }), skipMetadata: true })) {
     state = kind.aggregate.decider.evolve(state, kind.aggregate.fromStored(stored));
     revision = stored.revision;
   }

@@ -142,7 +142,7 @@ export const explainStream = async (log: EventLog, index: EventIndex, streamId: 
   const fullState = async () => {
     const { aggregate } = streamKindOf(streamId);
     let state = aggregate.decider.initialState();
-    for await (const event of log.readStream(streamId)) state = aggregate.decider.evolve(state, aggregate.fromStored(event));
+    for await (const event of log.readStream(streamId, { skipMetadata: true })) state = aggregate.decider.evolve(state, aggregate.fromStored(event));
     return state;
   };
   return story(log, index, { kind: 'stream', id: streamId, streamId }, latest, [], fullState);

@@ -156,6 +156,24 @@ export const describeEventStoreContract = (name: string, factory: () => Promise<
         expect(await collect(store.readStream(stream, { maxCount: 0 }))).toEqual([]);
       });
 
+      it('stops cleanly when the reader stops early, and reads on afterwards', async () => {
+        let seen = 0;
+        for await (const event of store.readStream(stream)) {
+          seen += 1;
+          if (event.revision === 700n) break;
+        }
+        expect(seen).toBe(701);
+        const rest = await collect(store.readStream(stream, { fromRevision: 701n }));
+        expect(rest.map((e) => e.revision)).toEqual(Array.from({ length: 504 }, (_, i) => BigInt(701 + i)));
+      });
+
+      it('with skipMetadata gives the same events, their metadata either intact or empty', async () => {
+        const full = await collect(store.readStream(stream));
+        const bare = await collect(store.readStream(stream, { skipMetadata: true }));
+        expect(bare.map(({ metadata: _, ...rest }) => rest)).toEqual(full.map(({ metadata: _, ...rest }) => rest));
+        for (const [i, event] of bare.entries()) expect([{}, full[i]?.metadata]).toContainEqual(event.metadata);
+      });
+
       it('yields nothing for a stream that does not exist', async () => {
         expect(await collect(store.readStream(uniqueStream('missing')))).toEqual([]);
         expect(await collect(store.readStream(uniqueStream('missing'), { direction: 'backwards' }))).toEqual([]);

@@ -35,19 +35,21 @@ export interface EventRow {
   schema_version: number;
   data: unknown;
   metadata: Readonly<Record<string, unknown>> | null;
-  created_at: Date | string;
+  /** A Date, its text, or epoch milliseconds (what the reads select). */
+  created_at: Date | string | number;
 }
 
-export const toRecordedEvent = (row: EventRow): RecordedEvent => ({
+/** `streamId` for rows of one stream's read, which do not select it. */
+export const toRecordedEvent = (row: Omit<EventRow, 'stream_id'> & { readonly stream_id?: string }, streamId = row.stream_id ?? ''): RecordedEvent => ({
   id: row.event_id,
-  streamId: row.stream_id,
+  streamId,
   type: row.type,
   data: row.data,
   metadata: row.metadata ?? {},
   schemaVersion: row.schema_version,
   revision: BigInt(row.revision),
   position: BigInt(row.position),
-  createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
+  createdAt: row.created_at instanceof Date ? row.created_at : new Date(typeof row.created_at === 'number' ? Math.trunc(row.created_at) : row.created_at),
 });
 
 /** Position bits reserved for the index of an event within its transaction. */
