@@ -6,7 +6,6 @@
 import { ConfigError } from '../platform/config.js';
 import { migrateToLatest } from '../platform/database.js';
 import type { DatabaseHandle } from '../platform/database.js';
-import { createEsdbEventStore } from './esdb/index.js';
 import type { EsdbEventStoreOptions } from './esdb/index.js';
 import type { EventStore } from './port.js';
 import { createPostgresEventStore, eventStoreMigrations } from './postgres/index.js';
@@ -24,6 +23,8 @@ export interface OpenEventStoreOptions extends PostgresEventStoreOptions {
 export const openEventStore = async (handle: DatabaseHandle, options: OpenEventStoreOptions = {}): Promise<EventStore> => {
   if (options.eventStoreUrl !== undefined) {
     // The event-store tables are not created: events live in EventStoreDB.
+    // Loaded on demand: the EventStoreDB client (gRPC, protobuf) is a tenth of a second to load.
+    const { createEsdbEventStore } = await import('./esdb/index.js');
     try {
       return createEsdbEventStore(options.eventStoreUrl, options.esdb);
     } catch (error) {

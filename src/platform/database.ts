@@ -8,10 +8,8 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, Migrator, PostgresDialect } from 'kysely';
 import type { Migration, MigrationResult } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { KeelError } from './errors.js';
 
@@ -149,6 +147,8 @@ const isAlive = (pid: number): boolean => {
 const openPglite = async (dataDir: string): Promise<DatabaseHandle> => {
   await mkdir(dataDir, { recursive: true });
   const unlock = await lockDataDir(dataDir);
+  // Loaded on demand: a process on PostgreSQL never needs the embedded database (nor its load time).
+  const [{ PGlite }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')]);
   const pglite = await PGlite.create({ dataDir }).catch(async (error: unknown) => {
     await unlock();
     throw error;
