@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
 const keel = (...args: string[]) => {
-  const env = { ...process.env, KEEL_LAUNCHER_TRACE: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, KEEL_LAUNCHER_TRACE: '1' };
   for (const name of ['DATABASE_URL', 'EVENTSTORE_URL', 'KEEL_DATA_DIR']) delete env[name];
   return spawnSync(process.execPath, ['bin/keel.js', ...args], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
 };
