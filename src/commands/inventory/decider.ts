@@ -122,18 +122,27 @@ export const decide = (command: InventoryCommand, state: InventoryState): Invent
   }
 };
 
+/** Shared by every state with no reservation open (a ReadonlyMap: nothing writes to it). */
+const NO_RESERVATIONS: ReadonlyMap<string, Reservation> = new Map();
+
 const withoutReservation = (state: TrackedInventory, orderId: string): ReadonlyMap<string, Reservation> => {
+  if (!state.reservations.has(orderId)) return state.reservations;
+  // The usual case on a hot SKU: the one open reservation ends; no copy to make.
+  if (state.reservations.size === 1) return NO_RESERVATIONS;
   const reservations = new Map(state.reservations);
   reservations.delete(orderId);
   return reservations;
 };
+
+const withReservation = (state: TrackedInventory, orderId: string, reservation: Reservation): ReadonlyMap<string, Reservation> =>
+  state.reservations.size === 0 ? new Map([[orderId, reservation]]) : new Map(state.reservations).set(orderId, reservation);
 
 /** Copy-on-write: never mutates `state` or its reservation map. */
 export const evolve = (state: InventoryState, event: InventoryEvent): InventoryState => {
   if (event.type === 'SkuTracked') {
     if (state.status === 'tracked') return state;
     const { sku, productId } = event.data;
-    return { status: 'tracked', sku, productId, received: 0, reserved: 0, sold: 0, reservations: new Map() };
+    return { status: 'tracked', sku, productId, received: 0, reserved: 0, sold: 0, reservations: NO_RESERVATIONS };
   }
   if (state.status === 'untracked') return state;
   switch (event.type) {
@@ -141,8 +150,7 @@ export const evolve = (state: InventoryState, event: InventoryEvent): InventoryS
       return { ...state, received: state.received + event.data.quantity };
     case 'StockReserved': {
       const { orderId, quantity, expiresAt } = event.data;
-      const reservations = new Map(state.reservations).set(orderId, { quantity, expiresAt });
-      return { ...state, reserved: state.reserved + quantity, reservations };
+      return { ...state, reserved: state.reserved + quantity, reservations: withReservation(state, orderId, { quantity, expiresAt }) };
     }
     case 'StockReleased':
       return {
