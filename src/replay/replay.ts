@@ -42,6 +42,11 @@ export interface ReplayOptions {
   readonly atPosition?: bigint;
   readonly until?: Condition;
   readonly onStep?: (step: ReplayStep) => void | Promise<void>;
+  /**
+   * With `onStep`: steps begin at this revision. The events before it are folded without the
+   * per-event state and diff (a page of a long stream's timeline costs the fold, not the diffs).
+   */
+  readonly stepsFrom?: bigint;
 }
 
 export interface ReplayOutcome {
@@ -94,8 +99,10 @@ export const replayStream = async (log: EventLog, streamId: string, options: Rep
   const { aggregate } = kind;
   const { toRevision, at, atPosition, until, onStep } = options;
   const watch = onStep !== undefined || until !== undefined;
+  // `until` is checked on every event; steps alone may begin later.
+  const watchFrom = until === undefined ? (options.stepsFrom ?? 0n) : 0n;
   let state = aggregate.decider.initialState();
-  let plain: Plain = watch ? toPlain(state) : null;
+  let plain: Plain = watch && watchFrom === 0n ? toPlain(state) : null;
   let revision = -1n;
   let count = 0;
   let command: RecordedCommand | undefined;
@@ -116,6 +123,10 @@ export const replayStream = async (log: EventLog, streamId: string, options: Rep
     revision = stored.revision;
     count += 1;
     if (!watch) continue;
+    if (stored.revision < watchFrom) {
+      if (stored.revision === watchFrom - 1n) plain = toPlain(state);
+      continue;
+    }
     const event = viewOf(stored);
     if (event.commandId !== undefined && event.commandId !== command?.commandId) {
       command = { commandId: event.commandId, type: event.commandType, data: event.commandData };

@@ -324,8 +324,9 @@ export const timeline = async (deps: InspectorDeps, streamId: string, from = 0n,
   let next: bigint | null = toRevision < last.revision ? toRevision + 1n : null;
   await replayStream(log, streamId, {
     toRevision,
+    stepsFrom: from,
     onStep: (step) => {
-      if (full || step.event.revision < from) return;
+      if (full) return;
       const json: TimelineStep = { index: Number(step.event.revision), event: eventJson(step.event), state: step.state, changes: step.changes };
       const size = JSON.stringify(json).length;
       if (steps.length > 0 && bytes + size > TIMELINE_MAX_BYTES) {

@@ -101,6 +101,12 @@ describe.each(storeTargets())('replay debugging on %s', (target) => {
     });
     expect(seen.every((s) => s.reserved + s.sold <= s.received)).toBe(true);
     expect(outcome.state).toMatchObject({ status: 'tracked', received: 10, reserved: 0, sold: 10, reservations: {} });
+    // A later page of the timeline: the same steps as the whole replay's, without diffing the ones before.
+    const all: ReplayStep[] = [];
+    await replayStream(log, h.hotStream, { onStep: (step) => void all.push(step) });
+    const later: ReplayStep[] = [];
+    await replayStream(log, h.hotStream, { stepsFrom: 5n, onStep: (step) => void later.push(step) });
+    expect(later).toEqual(all.slice(5));
     const reservedStep = await replayStream(log, h.hotStream, { until: parseCondition('reserved >= 4') });
     expect(reservedStep.stop.reason).toBe('condition');
     if (reservedStep.stop.reason !== 'condition') return;
