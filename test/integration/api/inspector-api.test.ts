@@ -15,6 +15,7 @@ import type { RecordedEvent } from '../../../src/eventstore/port.js';
 import { startProjections, type Projections } from '../../../src/projections/engine/index.js';
 import { readModels } from '../../../src/projections/read-models/index.js';
 import { inspectorApp, TEST_JWT_SECRET, tokenFor } from '../../support/api-app.js';
+import { waitForHead } from '../../support/event-store-fixtures.js';
 import { appendParkedPairs, counted, testProjection } from '../../support/projection-test-model.js';
 import { writeReplayHistories, type ReplayHistories } from '../../support/replay-histories.js';
 import { openWriteSide, type WriteSide } from '../../support/write-side.js';
@@ -202,6 +203,9 @@ describe('the inspector API', () => {
     const quiet_ = await get(app, `/inspector/api/events/recent?after=${String(recent.body.cursor)}`);
     expect(quiet_.body).toEqual({ events: [], cursor: recent.body.cursor, gap: false });
     const appended = await side.store.append('park-c', [counted(9)]);
+    // The feed reads $all, which shows an event once it is final (below the horizon): a projector's
+    // checkpoint transaction still open can hold it back for a moment.
+    await waitForHead(side.store, appended.position);
     const next = await get(app, `/inspector/api/events/recent?after=${String(recent.body.cursor)}`);
     expect((next.body.events as Body[]).map((e) => [e.streamId, e.type, e.position])).toEqual([['park-c', 'Counted', appended.position.toString()]]);
     expect(next.body.cursor).toBe(appended.position.toString());
