@@ -5,9 +5,10 @@
  * `--follow` then tails live events until Ctrl-C (exit 0). Read-only.
  */
 import { Command } from 'commander';
+import { createEventIndex } from '../projections/read-models/index.js';
 import { eventJson, listEvents, parseBound, type EventQuery, type EventView } from '../replay/index.js';
 import { EXIT_OK, type CommandContext } from './projections-context.js';
-import { eventIndexOf, print, runReplayCommand, usage, usageExit } from './replay-command.js';
+import { print, runReplayCommand, usage, usageExit } from './replay-command.js';
 import { eventLine, eventNdjson, eventsTable, TERMINAL_DATA_WIDTH } from './replay-format.js';
 
 interface EventsFlags {
@@ -75,7 +76,7 @@ const runEvents = async (context: CommandContext, plan: EventsPlan): Promise<num
   let count = 0;
   try {
     if (plan.output === 'json') await print('[');
-    const events = listEvents(context.store, { ...plan.query, signal: controller.signal }, needsIndex ? eventIndexOf(context.handle.db) : undefined);
+    const events = listEvents(context.store, { ...plan.query, signal: controller.signal }, needsIndex ? createEventIndex(context.handle.db) : undefined);
     for await (const event of events) {
       if (plan.output === 'json') await print(`${count === 0 ? '\n' : ',\n'}${JSON.stringify(eventJson(event))}`);
       else if (plan.output === 'ndjson') await print(`${eventNdjson(event)}\n`);

@@ -6,9 +6,10 @@
  * ran) the rest of the log is scanned, and a warning on stderr says so. Read-only.
  */
 import { Command } from 'commander';
+import { createEventIndex } from '../projections/read-models/index.js';
 import { DEFAULT_STREAM_EVENTS, explainOrder, explainStream, streamKindOf } from '../replay/index.js';
 import { EXIT_OK, type CommandContext } from './projections-context.js';
-import { eventIndexOf, print, runReplayCommand, usage, usageExit, warnAboutIndex } from './replay-command.js';
+import { print, runReplayCommand, usage, usageExit, warnAboutIndex } from './replay-command.js';
 import { colourFor, storyJson, storyText } from './replay-format.js';
 
 interface ExplainFlags {
@@ -33,7 +34,7 @@ export const parseExplainArgs = (target: string, id: string | undefined, flags: 
 };
 
 const runExplain = async (context: CommandContext, plan: ExplainPlan, flags: ExplainFlags, env: NodeJS.ProcessEnv): Promise<number> => {
-  const index = eventIndexOf(context.handle.db);
+  const index = createEventIndex(context.handle.db);
   const story = plan.kind === 'order' ? await explainOrder(context.store, index, plan.orderId) : await explainStream(context.store, index, plan.streamId, plan.last);
   warnAboutIndex(story);
   await print(

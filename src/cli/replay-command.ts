@@ -10,7 +10,6 @@
  */
 import { Command } from 'commander';
 import { once } from 'node:events';
-import type { EventStore } from '../eventstore/port.js';
 import { isKeelError, type ErrorCode } from '../platform/errors.js';
 import { createEventIndex } from '../projections/read-models/index.js';
 import {
@@ -20,17 +19,14 @@ import {
   parsePosition,
   parseRevision,
   parseTime,
-  readByRefs,
+  causesOf,
   redecide,
   replayStream,
   streamKindOf,
-  viewOf,
   type Condition,
-  type EventIndex,
   type EventView,
   type ReplayOptions,
 } from '../replay/index.js';
-import type { UntypedDatabase } from '../platform/database.js';
 import { CommandExit, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCommand, type CommandContext } from './projections-context.js';
 import {
   colourFor,
@@ -103,8 +99,6 @@ export const print = async (text: string): Promise<void> => {
   if (!process.stdout.write(text)) await once(process.stdout, 'drain');
 };
 
-/** The `event_index` read model as replay's EventIndex. */
-export const eventIndexOf = (db: UntypedDatabase): EventIndex => createEventIndex(db);
 
 export const warnAboutIndex = (read: { readonly scannedPastIndex: number; readonly indexNeverRan: boolean }): void => {
   const warning = indexWarning(read);
@@ -114,30 +108,6 @@ export const warnAboutIndex = (read: { readonly scannedPastIndex: number; readon
 // ---------------------------------------------------------------------------------------------
 // keel replay
 
-/** How far up the causation chain `--until` follows a stop's causes. */
-export const CAUSE_DEPTH = 6;
-
-/** The events that caused `event`, nearest first, as far as they are events (a client's command ends the chain). */
-export const causesOf = async (store: EventStore, index: EventIndex, event: EventView, depth = CAUSE_DEPTH) => {
-  const causes: EventView[] = [];
-  const seen = new Set([event.id]);
-  let scannedPastIndex = 0;
-  let indexNeverRan = false;
-  let next = event.causationId;
-  while (next !== undefined && causes.length < depth && !seen.has(next)) {
-    seen.add(next);
-    const id: string = next;
-    const read = await readByRefs(store, index, [`event:${id}`]);
-    scannedPastIndex = Math.max(scannedPastIndex, read.scanned);
-    indexNeverRan ||= read.unindexed;
-    const found = read.events.find((e) => e.id === id);
-    if (found === undefined) break;
-    const view = viewOf(found);
-    causes.push(view);
-    next = view.causationId;
-  }
-  return { causes, scannedPastIndex, indexNeverRan };
-};
 
 interface ReplayFlags {
   readonly toRevision?: string;
@@ -198,9 +168,9 @@ const runReplay = async (context: CommandContext, plan: Extract<ReplayPlan, { mo
   const onStep: ReplayOptions['onStep'] = plan.quiet ? undefined : plan.json ? (step) => void steps.push(stepJson(step)) : (step) => print(`${stepText(step, colour)}\n`);
   const outcome = await replayStream(context.store, plan.stream, { ...plan.options, ...(plan.until === undefined ? {} : { until: plan.until }), ...(onStep === undefined ? {} : { onStep }) });
   const { stop } = outcome;
-  let causes: EventView[] = [];
+  let causes: readonly EventView[] = [];
   if (stop.reason === 'condition') {
-    const found = await causesOf(context.store, eventIndexOf(context.handle.db), stop.step.event);
+    const found = await causesOf(context.store, createEventIndex(context.handle.db), stop.step.event);
     causes = found.causes;
     warnAboutIndex(found);
   }

@@ -7,6 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { RecordedEvent } from '../eventstore/port.js';
 import { DomainError, KeelError, ValidationError } from '../platform/errors.js';
+import { replayStream } from './replay.js';
 import { diffStates, type Change } from './diff.js';
 import { streamBounds, type EventLog } from './log.js';
 import { toPlain, type Plain } from './plain.js';
@@ -67,22 +68,9 @@ const decideOn = (kind: StreamKind, command: unknown, state: unknown): Decision 
 /** Decides `command` (already parsed) against the state at `atRevision` (default: the stream's end). */
 export const decideAt = async (log: EventLog, streamId: string, command: unknown, options: { readonly atRevision?: bigint } = {}): Promise<DecideOutcome> => {
   const kind = streamKindOf(streamId);
-  const bounds = await streamBounds(log, streamId);
-  const { atRevision } = options;
-  if (atRevision !== undefined && (atRevision < 0n || atRevision > bounds.last.revision)) {
-    throw new KeelError('KEEL_ERR_REPLAY_BAD_REVISION', `Revision ${atRevision} is outside "${streamId}", whose revisions run from 0 to ${bounds.last.revision}.`, {
-      streamId,
-      revision: atRevision.toString(),
-    });
-  }
-  let state = kind.aggregate.decider.initialState();
-  let revision = -1n;
-  const maxCount = atRevision === undefined ? undefined : Number(atRevision) + 1;
-  for await (const stored of log.readStream(streamId, { ...(maxCount === undefined ? {} : { maxCount }), skipMetadata: true })) {
-    state = kind.aggregate.decider.evolve(state, kind.aggregate.fromStored(stored));
-    revision = stored.revision;
-  }
-  return { streamId, revision, stateBefore: toPlain(state), decision: decideOn(kind, command, state) };
+  // The fold, its revision checks and its errors are replay's own.
+  const before = await replayStream(log, streamId, options.atRevision === undefined ? {} : { toRevision: options.atRevision });
+  return { streamId, revision: before.revision, stateBefore: before.state, decision: decideOn(kind, command, before.rawState) };
 };
 
 export type RedecideVerdict = 'same' | 'different' | 'refused-now' | 'invalid-now' | 'not-recorded';

@@ -7,7 +7,7 @@
  * makes the answer slower, never wrong.
  */
 import type { RecordedEvent } from '../eventstore/port.js';
-import { readOne, type EventLog } from './log.js';
+import type { EventLog } from './log.js';
 
 export interface IndexedEventRef {
   readonly position: bigint;
@@ -32,13 +32,33 @@ export interface IndexedRead {
   readonly unindexed: boolean;
 }
 
+/**
+ * The events the index pointed at, one read per run of consecutive revisions of a stream (the
+ * reservations of a story's orders often sit side by side in a hot inventory stream).
+ */
+const readHits = async (log: EventLog, hits: readonly IndexedEventRef[]): Promise<RecordedEvent[]> => {
+  const sorted = [...hits].sort((a, b) => (a.streamId !== b.streamId ? (a.streamId < b.streamId ? -1 : 1) : a.revision < b.revision ? -1 : a.revision > b.revision ? 1 : 0));
+  const runs: { streamId: string; from: bigint; count: number }[] = [];
+  for (const hit of sorted) {
+    const run = runs.at(-1);
+    // Hits are distinct events (the index answers each once).
+    if (run && run.streamId === hit.streamId && run.from + BigInt(run.count) === hit.revision) run.count += 1;
+    else runs.push({ streamId: hit.streamId, from: hit.revision, count: 1 });
+  }
+  const reads = await Promise.all(runs.map(async ({ streamId, from, count }) => {
+    const events: RecordedEvent[] = [];
+    for await (const event of log.readStream(streamId, { fromRevision: from, maxCount: count })) events.push(event);
+    return events;
+  }));
+  return reads.flat();
+};
+
 /** The events carrying any of `refs`: from the index, then the log past its checkpoint. */
 export const readByRefs = async (log: EventLog, index: EventIndex, refs: readonly string[]): Promise<IndexedRead> => {
   const checkpoint = await index.checkpoint();
   const found = new Map<bigint, RecordedEvent>();
-  const hits = await index.lookup(refs);
-  const events = await Promise.all(hits.filter((hit) => checkpoint === undefined || hit.position <= checkpoint).map((hit) => readOne(log, hit.streamId, hit.revision)));
-  for (const event of events) if (event) found.set(event.position, event);
+  const hits = (await index.lookup(refs)).filter((hit) => checkpoint === undefined || hit.position <= checkpoint);
+  for (const event of await readHits(log, hits)) found.set(event.position, event);
   const wanted = new Set(refs);
   let scanned = 0;
   for await (const event of log.readAll(checkpoint === undefined ? {} : { after: checkpoint })) {

@@ -3,7 +3,7 @@
  * command, correlation and causation ids and the actor from its metadata), with its data.
  */
 import type { RecordedEvent } from '../eventstore/port.js';
-import { toPlain, type Plain } from './plain.js';
+import { textField, toPlain, type Plain } from './plain.js';
 
 export interface EventView {
   readonly id: string;
@@ -25,8 +25,6 @@ export interface EventView {
   readonly metadata: Readonly<Record<string, unknown>>;
 }
 
-const text = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
-
 export const viewOf = (event: RecordedEvent): EventView => {
   const m = event.metadata;
   return {
@@ -37,12 +35,12 @@ export const viewOf = (event: RecordedEvent): EventView => {
     type: event.type,
     schemaVersion: event.schemaVersion,
     time: event.createdAt,
-    actor: text(m.actor),
-    commandId: text(m.commandId),
-    commandType: text(m.commandType),
+    actor: textField(m, 'actor'),
+    commandId: textField(m, 'commandId'),
+    commandType: textField(m, 'commandType'),
     commandData: m.commandData,
-    correlationId: text(m.correlationId),
-    causationId: text(m.causationId),
+    correlationId: textField(m, 'correlationId'),
+    causationId: textField(m, 'causationId'),
     data: event.data,
     metadata: m,
   };

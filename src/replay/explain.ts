@@ -5,13 +5,15 @@
  * subject is in its state. Events are found through the event index (never by scanning a hot
  * inventory stream): by the entities they name and by correlation id.
  */
+import { fold } from '../commands/decider.js';
 import { orderStreamId } from '../commands/order/index.js';
 import type { RecordedEvent } from '../eventstore/port.js';
 import { KeelError } from '../platform/errors.js';
 import { readByRefs, type EventIndex } from './event-index.js';
 import { viewOf, type EventView } from './event-view.js';
-import type { EventLog } from './log.js';
-import { toPlain, type Plain } from './plain.js';
+import { streamNotFound, type EventLog } from './log.js';
+import { textField, toPlain, type Plain } from './plain.js';
+import { replayStream } from './replay.js';
 import { streamKindOf } from './streams.js';
 import { verdictOf, type Verdict } from './verdict.js';
 
@@ -67,29 +69,17 @@ const treeOf = (events: readonly EventView[]): StoryNode[] => {
   return roots.map(node);
 };
 
-const field = (data: unknown, key: string): string | undefined => {
-  const value = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[key] : undefined;
-  return typeof value === 'string' ? value : undefined;
-};
-
 const deadlinesOf = (subject: Story['subject'], events: readonly EventView[]): Deadline[] => {
   if (subject.kind !== 'order') return [];
-  const ofOrder = events.filter((e) => field(e.data, 'orderId') === subject.id);
+  const ofOrder = events.filter((e) => textField(e.data, 'orderId') === subject.id);
   return ofOrder.flatMap((reserved) => {
-    const sku = field(reserved.data, 'sku');
-    const expiresAt = field(reserved.data, 'expiresAt');
+    const sku = textField(reserved.data, 'sku');
+    const expiresAt = textField(reserved.data, 'expiresAt');
     if (reserved.type !== 'StockReserved' || sku === undefined || expiresAt === undefined) return [];
-    const ended = ofOrder.find((e) => e.position > reserved.position && field(e.data, 'sku') === sku && (e.type === 'StockCommitted' || e.type === 'StockReleased'));
+    const ended = ofOrder.find((e) => e.position > reserved.position && textField(e.data, 'sku') === sku && (e.type === 'StockCommitted' || e.type === 'StockReleased'));
     const outcome = ended === undefined ? 'open' : ended.type === 'StockCommitted' ? 'committed' : 'released';
     return [{ sku, expiresAt, outcome, setBy: reserved }];
   });
-};
-
-const foldStream = (streamId: string, events: readonly RecordedEvent[]): unknown => {
-  const { aggregate } = streamKindOf(streamId);
-  let state = aggregate.decider.initialState();
-  for (const event of events) if (event.streamId === streamId) state = aggregate.decider.evolve(state, aggregate.fromStored(event));
-  return state;
 };
 
 const story = async (
@@ -98,14 +88,14 @@ const story = async (
   subject: Story['subject'],
   seed: readonly RecordedEvent[],
   extraRefs: readonly string[],
-  stateOf: (events: readonly RecordedEvent[]) => Promise<unknown> | unknown,
+  /** The subject stream's state, as its decider holds it. */
+  state: unknown,
 ): Promise<Story> => {
   const found = await readByRefs(log, index, [...extraRefs, ...correlationRefs(seed)]);
   const byPosition = new Map<bigint, RecordedEvent>();
   for (const event of [...seed, ...found.events]) byPosition.set(event.position, event);
   const recorded = [...byPosition.values()].sort((a, b) => (a.position < b.position ? -1 : 1));
   const events = recorded.map(viewOf);
-  const state = await stateOf(recorded);
   return {
     subject,
     events,
@@ -125,7 +115,10 @@ export const explainOrder = async (log: EventLog, index: EventIndex, orderId: st
   if (seed.length === 0) {
     throw new KeelError('KEEL_ERR_ORDER_NOT_FOUND', `No order "${orderId}": stream ${streamId} has no events. Find orders with: keel events --all --stream-prefix order-`, { orderId });
   }
-  return story(log, index, { kind: 'order', id: orderId, streamId }, seed, [`order:${orderId}`], (events) => foldStream(streamId, events));
+  // The seed is the whole order stream: its state is their fold.
+  const { aggregate } = streamKindOf(streamId);
+  const state = fold(aggregate.decider, seed.map((event) => aggregate.fromStored(event)));
+  return story(log, index, { kind: 'order', id: orderId, streamId }, seed, [`order:${orderId}`], state);
 };
 
 /**
@@ -136,14 +129,50 @@ export const explainStream = async (log: EventLog, index: EventIndex, streamId: 
   streamKindOf(streamId);
   const latest: RecordedEvent[] = [];
   for await (const event of log.readStream(streamId, { direction: 'backwards', maxCount: limit })) latest.unshift(event);
-  if (latest.length === 0) {
-    throw new KeelError('KEEL_ERR_STREAM_NOT_FOUND', `No stream "${streamId}" in the event store. Find streams with: keel events --all --stream-prefix <prefix>`, { streamId });
-  }
-  const fullState = async () => {
-    const { aggregate } = streamKindOf(streamId);
-    let state = aggregate.decider.initialState();
-    for await (const event of log.readStream(streamId, { skipMetadata: true })) state = aggregate.decider.evolve(state, aggregate.fromStored(event));
-    return state;
-  };
-  return story(log, index, { kind: 'stream', id: streamId, streamId }, latest, [], fullState);
+  if (latest.length === 0) throw streamNotFound(streamId);
+  const { rawState } = await replayStream(log, streamId);
+  return story(log, index, { kind: 'stream', id: streamId, streamId }, latest, [], rawState);
 };
+
+/** How far up the causation chain `causesOf` follows an event's causes. */
+export const CAUSE_DEPTH = 6;
+
+export interface Causes {
+  /** The events that caused the event, nearest first. */
+  readonly causes: readonly EventView[];
+  readonly scannedPastIndex: number;
+  readonly indexNeverRan: boolean;
+}
+
+/**
+ * The events that caused `event`, nearest first, up to `depth`, as far as they are events (a
+ * client's command ends the chain). A process manager's reactions share the correlation id of
+ * what caused them, so one read of the correlation usually holds the whole chain; a cause outside
+ * it is looked up by its id.
+ */
+export const causesOf = async (log: EventLog, index: EventIndex, event: EventView, depth = CAUSE_DEPTH): Promise<Causes> => {
+  const refs = [
+    ...(event.correlationId === undefined ? [] : [`correlation:${event.correlationId}`]),
+    ...(event.causationId === undefined ? [] : [`event:${event.causationId}`]),
+  ];
+  const first = await readByRefs(log, index, refs);
+  const byId = new Map(first.events.map((e) => [e.id, e]));
+  let scannedPastIndex = first.scanned;
+  const causes: EventView[] = [];
+  const seen = new Set([event.id]);
+  for (let next = event.causationId; next !== undefined && causes.length < depth && !seen.has(next); ) {
+    seen.add(next);
+    let found = byId.get(next);
+    if (found === undefined) {
+      const read = await readByRefs(log, index, [`event:${next}`]);
+      scannedPastIndex = Math.max(scannedPastIndex, read.scanned);
+      found = read.events.find((e) => e.id === next);
+      if (found === undefined) break;
+    }
+    const view = viewOf(found);
+    causes.push(view);
+    next = view.causationId;
+  }
+  return { causes, scannedPastIndex, indexNeverRan: first.unindexed };
+};
+

@@ -11,7 +11,7 @@ export { diffStates, type Change } from './diff.js';
 export { readByRefs, type EventIndex, type IndexedEventRef, type IndexedRead } from './event-index.js';
 export { eventJson, viewOf, type EventView } from './event-view.js';
 export { listEvents, type EventQuery } from './events.js';
-export { DEFAULT_STREAM_EVENTS, explainOrder, explainStream, type Deadline, type Story, type StoryNode } from './explain.js';
+export { CAUSE_DEPTH, causesOf, DEFAULT_STREAM_EVENTS, explainOrder, explainStream, type Causes, type Deadline, type Story, type StoryNode } from './explain.js';
 export { streamBounds, type EventLog } from './log.js';
 export { toPlain, valueAt, type Plain } from './plain.js';
 export { replayStream, type RecordedCommand, type ReplayOptions, type ReplayOutcome, type ReplayStep, type ReplayStop } from './replay.js';

@@ -7,20 +7,15 @@ import { KeelError } from '../platform/errors.js';
 
 export type EventLog = Pick<EventStore, 'readStream' | 'readAll' | 'subscribe' | 'headPosition'>;
 
+export const streamNotFound = (streamId: string): KeelError =>
+  new KeelError('KEEL_ERR_STREAM_NOT_FOUND', `No stream "${streamId}" in the event store. Find streams with: keel events --all --stream-prefix <prefix>`, { streamId });
+
 /** The first and last events of a stream (two one-event reads), or a STREAM_NOT_FOUND error. */
 export const streamBounds = async (log: EventLog, streamId: string): Promise<{ first: RecordedEvent; last: RecordedEvent }> => {
   let first: RecordedEvent | undefined;
   let last: RecordedEvent | undefined;
   for await (const event of log.readStream(streamId, { maxCount: 1 })) first = event;
   for await (const event of log.readStream(streamId, { direction: 'backwards', maxCount: 1 })) last = event;
-  if (!first || !last) {
-    throw new KeelError('KEEL_ERR_STREAM_NOT_FOUND', `No stream "${streamId}" in the event store. Find streams with: keel events --all --stream-prefix <prefix>`, { streamId });
-  }
+  if (!first || !last) throw streamNotFound(streamId);
   return { first, last };
-};
-
-/** One event by stream and revision, or undefined. */
-export const readOne = async (log: EventLog, streamId: string, revision: bigint): Promise<RecordedEvent | undefined> => {
-  for await (const event of log.readStream(streamId, { fromRevision: revision, maxCount: 1 })) return event.revision === revision ? event : undefined;
-  return undefined;
 };

@@ -40,3 +40,10 @@ export const valueAt = (value: Plain, path: readonly string[]): Plain | undefine
   }
   return current;
 };
+
+/** `value[key]` when `value` is an object and that field a non-empty string (event data, metadata). */
+export const textField = (value: unknown, key: string): string | undefined => {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const field: unknown = (value as Record<string, unknown>)[key];
+  return typeof field === 'string' && field.length > 0 ? field : undefined;
+};

@@ -4,6 +4,7 @@
  * at position 1432)".
  */
 import type { EventView } from './event-view.js';
+import { textField } from './plain.js';
 
 export interface Verdict {
   /** The subject's status (`confirmed`, `cancelled`, `pending`, …; `tracked` for a SKU). */
@@ -15,28 +16,22 @@ export interface Verdict {
 
 const at = (event: EventView): string => `${event.type} at position ${event.position}`;
 
-const stringField = (value: unknown, key: string): string | undefined => {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const field = (value as Record<string, unknown>)[key];
-  return typeof field === 'string' ? field : undefined;
-};
-
 const last = (events: readonly EventView[], type: string, where: (e: EventView) => boolean = () => true): EventView | undefined =>
   [...events].reverse().find((e) => e.type === type && where(e));
 
 const cancelledVerdict = (orderId: string, state: unknown, events: readonly EventView[]): Verdict => {
-  const reason = stringField(state, 'reason') ?? '';
+  const reason = textField(state, 'reason') ?? '';
   const cancelled = last(events, 'OrderCancelled');
   const cause = cancelled?.causationId === undefined ? undefined : events.find((e) => e.id === cancelled.causationId);
-  const ofOrder = (e: EventView) => stringField(e.data, 'orderId') === orderId;
+  const ofOrder = (e: EventView) => textField(e.data, 'orderId') === orderId;
   if (reason.startsWith('payment failed')) {
     const failed = last(events, 'PaymentFailed', ofOrder) ?? cause;
-    const why = stringField(failed?.data, 'reason') ?? reason.replace(/^payment failed:\s*/, '');
+    const why = textField(failed?.data, 'reason') ?? reason.replace(/^payment failed:\s*/, '');
     return { status: 'cancelled', text: `cancelled: payment declined: ${why}${failed ? ` (${at(failed)})` : ''}`, ...(failed ? { cause: failed } : {}) };
   }
   if (reason === 'expired') {
     const reserved = last(events, 'StockReserved', ofOrder);
-    const deadline = stringField(reserved?.data, 'expiresAt');
+    const deadline = textField(reserved?.data, 'expiresAt');
     const requested = last(events, 'PaymentRequested', ofOrder);
     const waiting = requested ? 'while the payment was still pending' : 'before payment was requested';
     const refunded = cancelled === undefined ? undefined : last(events, 'PaymentRefunded', (e) => ofOrder(e) && e.position > cancelled.position);
@@ -64,8 +59,8 @@ const cancelledVerdict = (orderId: string, state: unknown, events: readonly Even
 };
 
 const orderVerdict = (orderId: string, state: unknown, events: readonly EventView[]): Verdict => {
-  const status = stringField(state, 'status') ?? 'none';
-  const ofOrder = (e: EventView) => stringField(e.data, 'orderId') === orderId;
+  const status = textField(state, 'status') ?? 'none';
+  const ofOrder = (e: EventView) => textField(e.data, 'orderId') === orderId;
   if (status === 'cancelled') return cancelledVerdict(orderId, state, events);
   if (status === 'confirmed') {
     const authorized = last(events, 'PaymentAuthorized', ofOrder) ?? last(events, 'OrderConfirmed');
@@ -80,7 +75,7 @@ const orderVerdict = (orderId: string, state: unknown, events: readonly EventVie
   if (status === 'pending') {
     const requested = last(events, 'PaymentRequested', ofOrder);
     const reserved = events.filter((e) => e.type === 'StockReserved' && ofOrder(e));
-    const deadline = stringField(reserved[reserved.length - 1]?.data, 'expiresAt');
+    const deadline = textField(reserved[reserved.length - 1]?.data, 'expiresAt');
     const until = deadline ? `; the reservation expires at ${deadline}` : '';
     if (requested) return { status, text: `pending: waiting for the payment provider (${at(requested)})${until}`, cause: requested };
     const placed = last(events, 'OrderPlaced');
@@ -94,7 +89,7 @@ const orderVerdict = (orderId: string, state: unknown, events: readonly EventVie
 };
 
 const streamVerdict = (streamId: string, state: unknown, events: readonly EventView[]): Verdict => {
-  const status = stringField(state, 'status') ?? 'unknown';
+  const status = textField(state, 'status') ?? 'unknown';
   const own = [...events].reverse().find((e) => e.streamId === streamId);
   const by = own?.actor === undefined ? '' : ` by ${own.actor}`;
   return { status, text: `${status}: last changed by ${own ? at(own) : 'no event'}${by}`, ...(own ? { cause: own } : {}) };
