@@ -17,10 +17,10 @@ const HORIZON = sql`(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20
 
 // created_at as epoch milliseconds (a float8: a JS number): parsing node-postgres' timestamptz
 // text into a Date costs more than the rest of the row (the Date keeps milliseconds either way).
-const COLUMNS_SQL = `e.position::text as position, e.stream_id, e.revision::text as revision,
-  e.event_id::text as event_id, e.type, e.schema_version, e.data, e.metadata,
-  (extract(epoch from e.created_at) * 1000)::float8 as created_at`;
-const COLUMNS = sql.raw(COLUMNS_SQL);
+const eventColumns = (metadata: 'e.metadata' | 'null') =>
+  sql.raw(`e.position::text as position, e.revision::text as revision, e.event_id::text as event_id, e.type,
+  e.schema_version, e.data, ${metadata} as metadata, (extract(epoch from e.created_at) * 1000)::float8 as created_at`);
+const COLUMNS = sql`e.stream_id, ${eventColumns('e.metadata')}`;
 
 /** Every event at or below this position is final and readable. */
 export const headPosition = async (db: EventStoreDb): Promise<bigint> => {
@@ -101,7 +101,7 @@ export const readPage = async (db: EventStoreDb, after: bigint, limit: number, f
   const [first] = rows;
   if (!first) throw new Error('readPage returned no row');
   const events: RecordedEvent[] = [];
-  for (const row of rows) if (row.position !== null) events.push(toRecordedEvent(row));
+  for (const row of rows) if (row.position !== null) events.push(toRecordedEvent(row, row.stream_id));
   const horizon = BigInt(first.horizon);
   const last = events.at(-1)?.position;
   let next: bigint;
@@ -135,8 +135,8 @@ export async function* readAll(db: EventStoreDb, options: ReadAllOptions = {}): 
 const STREAM_PAGE_MAX = 5_000;
 
 /** A stream's rows need no stream id (it is the one asked for), and no metadata when skipped. */
-const STREAM_COLUMNS = sql.raw(COLUMNS_SQL.replace(' e.stream_id,', ''));
-const STREAM_COLUMNS_NO_METADATA = sql.raw(COLUMNS_SQL.replace(' e.stream_id,', '').replace('e.metadata,', 'null as metadata,'));
+const STREAM_COLUMNS = eventColumns('e.metadata');
+const STREAM_COLUMNS_NO_METADATA = eventColumns('null');
 
 /**
  * A stream's committed events by revision (no horizon: a stream's own order is its revisions).

@@ -39,8 +39,8 @@ export interface EventRow {
   created_at: Date | string | number;
 }
 
-/** `streamId` for rows of one stream's read, which do not select it. */
-export const toRecordedEvent = (row: Omit<EventRow, 'stream_id'> & { readonly stream_id?: string }, streamId = row.stream_id ?? ''): RecordedEvent => ({
+/** `streamId` is given apart: a stream's own read does not select it. */
+export const toRecordedEvent = (row: Omit<EventRow, 'stream_id'>, streamId: string): RecordedEvent => ({
   id: row.event_id,
   streamId,
   type: row.type,
