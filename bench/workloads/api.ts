@@ -44,6 +44,10 @@ const SERVER_ENV = {
   // another from the same IP, reach the limit: 429s are cheap and would flatter the ratio.)
   RATE_LIMIT_MAX: '1000000',
   RATE_LIMIT_WINDOW_MS: '10000',
+  // No load shedding: 16 connections keep the process saturated on purpose (the run measures the
+  // request path's cost), so it would shed, and 503s are cheap and would flatter the ratio too.
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+  OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '0',
   PAYMENT_FAKE_LATENCY_MS: '0',
   PAYMENT_FAKE_FAILURE_RATE: '0',
   CONSISTENCY_WAIT_MS: '30000',

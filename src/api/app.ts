@@ -15,6 +15,8 @@ import { healthPlugin } from './health.js';
 import type { HealthCheck } from './health.js';
 import { inspectorPlugin } from './inspector/index.js';
 import type { InspectorDeps } from './inspector/index.js';
+import { registerLoadShedding } from './overload.js';
+import type { OverloadSettings } from './overload.js';
 import type { ReadSide } from './read-side.js';
 import { apiSecurityHeaders } from './security.js';
 import { createMemoryTokenRevocations } from './token-revocations.js';
@@ -25,7 +27,8 @@ export type { ApiSettings } from './graphql/plugin.js';
 
 /** The GraphQL API's dependencies; without them the app serves only the health endpoints. */
 export interface ApiDeps {
-  readonly settings: ApiSettings & { readonly bodyLimitBytes: number };
+  /** `overload`: load shedding (overload.ts), OVERLOAD_* in the configuration. */
+  readonly settings: ApiSettings & { readonly bodyLimitBytes: number; readonly overload: OverloadSettings };
   readonly write: ApiWriteSide;
   /** Absent until the read side is wired in: queries then answer KEEL_ERR_READ_SIDE_UNAVAILABLE. */
   readonly readSide?: ReadSide | undefined;
@@ -92,6 +95,9 @@ export const buildApp = (deps: AppDeps): FastifyInstance => {
     // No API, no token secret: nobody can prove to be an admin, so nobody sees the reasons.
     void app.register(healthPlugin, { check: deps.health });
   } else {
+    // Load shedding (overload.ts): before every other plugin, so every route's context inherits its
+    // hook, and after the security headers', so a 503 carries them. /health and /ready are exempt.
+    registerLoadShedding(app, api.settings.overload);
     // On the root instance, so every plugin's `authenticate(app, header)` applies it (auth.ts).
     const policy: TokenPolicy = {
       maxLifetimeSeconds: api.settings.tokenMaxLifetimeSeconds,

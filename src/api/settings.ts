@@ -2,8 +2,9 @@
 import { requireJwtSecret } from '../platform/config.js';
 import type { Config } from '../platform/config.js';
 import type { ApiSettings } from './graphql/plugin.js';
+import type { OverloadSettings } from './overload.js';
 
-export const apiSettingsOf = (config: Config): ApiSettings & { readonly bodyLimitBytes: number } => ({
+export const apiSettingsOf = (config: Config): ApiSettings & { readonly bodyLimitBytes: number; readonly overload: OverloadSettings } => ({
   production: config.nodeEnv === 'production',
   // GraphiQL only in development (a self-hosted page: src/api/graphiql.ts).
   graphiql: config.nodeEnv === 'development',
@@ -18,4 +19,12 @@ export const apiSettingsOf = (config: Config): ApiSettings & { readonly bodyLimi
   tokenMaxLifetimeSeconds: config.tokenMaxLifetimeSeconds,
   wsMaxSubscriptionsPerSocket: config.wsMaxSubscriptionsPerSocket,
   wsMaxSocketsPerClient: config.wsMaxSocketsPerClient,
+  // Load shedding (overload.ts), registered by app.ts on the root instance.
+  overload: {
+    maxEventLoopDelayMs: config.overloadMaxEventLoopDelayMs,
+    maxEventLoopUtilization: config.overloadMaxEventLoopUtilization,
+    maxHeapUsedBytes: config.overloadMaxHeapUsedBytes,
+    sampleIntervalMs: config.overloadSampleIntervalMs,
+    retryAfterSeconds: config.overloadRetryAfterSeconds,
+  },
 });

@@ -32,6 +32,9 @@ export interface Config {
   readonly databasePoolSize: number;
   readonly paymentFakeLatencyMs: number;
   readonly paymentFakeFailureRate: number;
+  /** An external payment provider (Keel's HTTP protocol); absent: the in-process fake. */
+  readonly paymentProviderUrl?: string;
+  readonly paymentProviderTimeoutMs: number;
   readonly reservationTtlSeconds: number;
   readonly commandMaxRetries: number;
   /**
@@ -54,6 +57,12 @@ export interface Config {
   readonly trustProxy: boolean | number | string;
   readonly wsMaxSubscriptionsPerSocket: number;
   readonly wsMaxSocketsPerClient: number;
+  /** Load shedding (src/api/overload.ts): each threshold 0 = not checked. */
+  readonly overloadMaxEventLoopDelayMs: number;
+  readonly overloadMaxEventLoopUtilization: number;
+  readonly overloadMaxHeapUsedBytes: number;
+  readonly overloadSampleIntervalMs: number;
+  readonly overloadRetryAfterSeconds: number;
 }
 
 /**
@@ -88,6 +97,11 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: integer(1, 200),
   PAYMENT_FAKE_LATENCY_MS: integer(0, 60_000),
   PAYMENT_FAKE_FAILURE_RATE: fraction(),
+  // fetch refuses URLs with credentials.
+  PAYMENT_PROVIDER_URL: urlWithScheme(['http', 'https'])
+    .refine((value) => URL.canParse(value) && new URL(value).username === '' && new URL(value).password === '')
+    .optional(),
+  PAYMENT_PROVIDER_TIMEOUT_MS: integer(100, 120_000),
   RESERVATION_TTL_SECONDS: integer(1, 86_400),
   COMMAND_MAX_RETRIES: integer(0, 100),
   JWT_SECRET: z.string().min(32).max(512).optional(),
@@ -103,6 +117,11 @@ const envSchema = z.object({
   TRUST_PROXY: z.string().regex(/^(false|true|\d{1,2}|[0-9A-Fa-f]*[.:][0-9A-Fa-f.:/]*(,[0-9A-Fa-f]*[.:][0-9A-Fa-f.:/]*)*)$/),
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: integer(1, 10_000),
   WS_MAX_SOCKETS_PER_CLIENT: integer(1, 100_000),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: integer(0, 60_000),
+  OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: fraction(),
+  OVERLOAD_MAX_HEAP_USED_BYTES: integer(0, 1_099_511_627_776),
+  OVERLOAD_SAMPLE_INTERVAL_MS: integer(10, 60_000),
+  OVERLOAD_RETRY_AFTER_SECONDS: integer(1, 3600),
 });
 
 export type VariableName = keyof z.input<typeof envSchema>;
@@ -195,6 +214,19 @@ export const VARIABLES: { readonly [K in VariableName]: VariableSpec } = {
     expected: 'a decimal number between 0 and 1',
     description: 'Share of payments the fake payment provider declines.',
   },
+  PAYMENT_PROVIDER_URL: {
+    key: 'paymentProviderUrl',
+    expected: 'an http:// or https:// URL without credentials',
+    description:
+      'Base URL of an external payment provider speaking Keel\'s HTTP protocol (`POST <url>/authorizations`, see docs/domain.md, "Payments"); the process manager calls it instead of the in-process fake. Unset: the in-process fake (`PAYMENT_FAKE_*`).',
+    secret: true,
+  },
+  PAYMENT_PROVIDER_TIMEOUT_MS: {
+    key: 'paymentProviderTimeoutMs',
+    default: '10000',
+    expected: 'an integer between 100 and 120000',
+    description: 'How long one call to the payment provider at `PAYMENT_PROVIDER_URL` may take before it counts as unavailable (and is retried with the same idempotency key), in milliseconds.',
+  },
   RESERVATION_TTL_SECONDS: {
     key: 'reservationTtlSeconds',
     default: '900',
@@ -280,6 +312,36 @@ export const VARIABLES: { readonly [K in VariableName]: VariableSpec } = {
     expected: 'an integer between 1 and 100000',
     description: 'WebSockets one client (token subject, or IP address without a token) may hold open on one API process; one more is closed with `KEEL_ERR_TOO_MANY_SOCKETS`.',
   },
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: {
+    key: 'overloadMaxEventLoopDelayMs',
+    default: '200',
+    expected: 'an integer between 0 and 60000',
+    description: 'Load shedding: while the mean event-loop delay of the last sample is above this many milliseconds, the API answers requests at once with 503 `KEEL_ERR_OVERLOADED` and `Retry-After` (`/health` and `/ready` excepted). 0: not checked.',
+  },
+  OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: {
+    key: 'overloadMaxEventLoopUtilization',
+    default: '0.98',
+    expected: 'a decimal number between 0 and 1',
+    description: 'Load shedding: requests are shed while the share of the last sample the event loop was busy is above this. 0: not checked.',
+  },
+  OVERLOAD_MAX_HEAP_USED_BYTES: {
+    key: 'overloadMaxHeapUsedBytes',
+    default: '0',
+    expected: 'an integer between 0 and 1099511627776',
+    description: 'Load shedding: requests are shed while the V8 heap in use is above this many bytes (set it below the heap limit, e.g. 80% of `--max-old-space-size`). 0: not checked.',
+  },
+  OVERLOAD_SAMPLE_INTERVAL_MS: {
+    key: 'overloadSampleIntervalMs',
+    default: '500',
+    expected: 'an integer between 10 and 60000',
+    description: 'How often the load-shedding signals are sampled, in milliseconds; each sample decides whether requests are shed until the next.',
+  },
+  OVERLOAD_RETRY_AFTER_SECONDS: {
+    key: 'overloadRetryAfterSeconds',
+    default: '1',
+    expected: 'an integer between 1 and 3600',
+    description: 'Least `Retry-After` of a shed request; each refusal says a whole number of seconds between this and twice this, so clients refused together do not all return together.',
+  },
 };
 
 export const VARIABLE_NAMES = Object.keys(VARIABLES) as VariableName[];
@@ -350,6 +412,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     paymentFakeLatencyMs: e.PAYMENT_FAKE_LATENCY_MS,
     paymentFakeFailureRate: e.PAYMENT_FAKE_FAILURE_RATE,
+    ...(e.PAYMENT_PROVIDER_URL === undefined ? {} : { paymentProviderUrl: e.PAYMENT_PROVIDER_URL }),
+    paymentProviderTimeoutMs: e.PAYMENT_PROVIDER_TIMEOUT_MS,
     reservationTtlSeconds: e.RESERVATION_TTL_SECONDS,
     commandMaxRetries: e.COMMAND_MAX_RETRIES,
     ...(jwtSecret === undefined ? {} : { jwtSecret }),
@@ -365,6 +429,11 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     wsMaxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
     wsMaxSocketsPerClient: e.WS_MAX_SOCKETS_PER_CLIENT,
+    overloadMaxEventLoopDelayMs: e.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+    overloadMaxEventLoopUtilization: e.OVERLOAD_MAX_EVENT_LOOP_UTILIZATION,
+    overloadMaxHeapUsedBytes: e.OVERLOAD_MAX_HEAP_USED_BYTES,
+    overloadSampleIntervalMs: e.OVERLOAD_SAMPLE_INTERVAL_MS,
+    overloadRetryAfterSeconds: e.OVERLOAD_RETRY_AFTER_SECONDS,
   });
 };
 

@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   KEEL_ERR_PAYMENT_NOT_FOUND: 'No payment with this id exists.',
   KEEL_ERR_PAYMENT_INVALID_STATE: 'The payment is not in a state that allows this operation.',
   KEEL_ERR_PAYMENT_REFUND_EXCEEDS_AUTHORIZED: 'The refund exceeds the authorized amount not yet refunded.',
+  KEEL_ERR_PAYMENT_PROVIDER_UNAVAILABLE: 'The payment provider could not be reached, timed out or gave no valid answer; the call is retried with the same idempotency key.',
   // projections (read side)
   KEEL_ERR_PROJECTION_LAG_TIMEOUT: 'A projection did not reach the requested position in time.',
   KEEL_ERR_PROJECTION_VERIFY_FAILED: 'The rebuilt projection failed verification; nothing was swapped.',
@@ -66,6 +67,7 @@ export const ERROR_CODES = {
   KEEL_ERR_TOO_MANY_SUBSCRIPTIONS: 'The WebSocket already holds WS_MAX_SUBSCRIPTIONS_PER_SOCKET subscriptions.',
   KEEL_ERR_TOO_MANY_SOCKETS: 'The client already holds WS_MAX_SOCKETS_PER_CLIENT WebSockets on this server.',
   KEEL_ERR_RATE_LIMITED: 'The client sent more than RATE_LIMIT_MAX requests in one RATE_LIMIT_WINDOW_MS window.',
+  KEEL_ERR_OVERLOADED: 'The API process is overloaded (OVERLOAD_* thresholds) and refused the request before running it; retry after Retry-After seconds.',
   KEEL_ERR_READ_SIDE_UNAVAILABLE: 'This process cannot answer queries: no read side is wired into it.',
   KEEL_ERR_INTERNAL: 'An unexpected server error; the server log has the details (masked in production).',
 } as const;

@@ -25,6 +25,12 @@ export const TEST_JWT_SECRET = 'api-test-secret-0123456789abcdef0123456789';
 export const silentLogger = () =>
   createLogger({ logLevel: 'silent', nodeEnv: 'test' }, new Writable({ write: (_c, _e, done) => done() }));
 
+/**
+ * Load shedding off: a test machine busy with other test files can hold an event loop past the
+ * thresholds, and a 503 there would say nothing about the test. load-shedding.test.ts turns it on.
+ */
+export const NO_SHEDDING = { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '0' } as const;
+
 export const tokenFor = (subject: string, roles: readonly Role[], secret = TEST_JWT_SECRET, expiresInSeconds = 3600): string =>
   signToken({ subject, roles, secret, expiresInSeconds });
 
@@ -33,7 +39,7 @@ export const tokenFor = (subject: string, roles: readonly Role[], secret = TEST_
  * drive. `inspector: false` builds it without the inspector's store and database (its routes 503).
  */
 export const inspectorApp = (side: WriteSide, projections: readonly Projection[], options: { readonly inspector?: boolean } = {}): FastifyInstance => {
-  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent' });
+  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...NO_SHEDDING });
   const { handler, commerce } = commandsOn(side.store);
   return buildApp({
     logger: silentLogger(),
@@ -96,7 +102,7 @@ export interface HarnessOptions {
 
 export const openApiHarness = async (label: string, options: HarnessOptions = {}): Promise<ApiHarness> => {
   const side = options.side ?? (await openWriteSide(label));
-  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...options.env });
+  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...NO_SHEDDING, ...options.env });
   const { handler, commerce } = commandsOn(side.store);
   const api: ApiDeps = {
     settings: apiSettingsOf(config),

@@ -1,12 +1,13 @@
 /**
  * The order-fulfilment process manager on a test write side, with the knobs its tests turn: a
  * settable clock, a fake payment provider that can decline or hold payments, and helpers to place
- * orders and read order, payment and stock state. Used by fulfilment.test.ts (PostgreSQL) and
- * esdb-fulfilment.test.ts (EventStoreDB adapter, checkpoint in PostgreSQL).
+ * orders and read order, payment and stock state. Used by fulfilment.test.ts (PostgreSQL),
+ * esdb-fulfilment.test.ts (EventStoreDB adapter, checkpoint in PostgreSQL) and
+ * http-payment-fulfilment.test.ts (another provider passed to `start`).
  */
 import { inventoryAggregate, orderAggregate, paymentAggregate } from '../../src/commands/aggregates.js';
 import type { CommerceCommands } from '../../src/commands/front-door.js';
-import { startFulfilment, type FulfilmentRunner } from '../../src/commands/fulfilment/runner.js';
+import { startFulfilment, type FulfilmentOptions, type FulfilmentRunner } from '../../src/commands/fulfilment/runner.js';
 import { inventoryStreamId } from '../../src/commands/inventory/index.js';
 import { orderStreamId } from '../../src/commands/order/index.js';
 import { FakePaymentProvider, paymentStreamId } from '../../src/commands/payment/index.js';
@@ -26,12 +27,19 @@ export const createFulfilmentHarness = (side: WriteSide) => {
   });
   const api = () => commandsOn(side.store);
   const now = () => at(knobs.clock.toISOString());
-  /** `wrap` may stand in for some of the commands the process manager sends (to make them fail). */
-  const start = (wrap: (commerce: CommerceCommands) => CommerceCommands = (c) => c): Promise<FulfilmentRunner> => {
+  /**
+   * `wrap` may stand in for some of the commands the process manager sends (to make them fail);
+   * `overrides` replaces options (another provider, a logger, `maxAttempts`).
+   */
+  const start = (
+    wrap: (commerce: CommerceCommands) => CommerceCommands = (c) => c,
+    overrides: Partial<Pick<FulfilmentOptions, 'provider' | 'logger' | 'maxAttempts'>> = {},
+  ): Promise<FulfilmentRunner> => {
     const { handler, commerce } = api();
     return startFulfilment({
       store: side.store, db: side.handle.db, handler, commerce: wrap(commerce), provider, logger: silent,
       clock: () => knobs.clock, reservationTtlMs: TTL_MS, checkpointIntervalMs: 20, sweepIntervalMs: 20,
+      ...overrides,
     });
   };
   const orderState = async (orderId: string) => (await api().handler.load(orderAggregate, orderStreamId(orderId))).state;

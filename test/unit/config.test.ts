@@ -60,6 +60,16 @@ const cases: { readonly [K in VariableName]: Case } = {
     good: [['0', 0], ['1', 1], ['0.5', 0.5], ['.25', 0.25]],
     bad: ['1.5', '-0.1', '5%', 'half'],
   },
+  PAYMENT_PROVIDER_URL: {
+    key: 'paymentProviderUrl',
+    default: undefined,
+    good: [
+      ['http://127.0.0.1:4100', 'http://127.0.0.1:4100'],
+      ['https://payments.example.com/keel/v1', 'https://payments.example.com/keel/v1'],
+    ],
+    bad: ['ftp://payments.example.com', 'payments.example.com:4100', 'http://', 'https://user:secret@payments.example.com'],
+  },
+  PAYMENT_PROVIDER_TIMEOUT_MS: { key: 'paymentProviderTimeoutMs', default: 10_000, good: [['100', 100], ['2500', 2500]], bad: ['99', '120001', '10s'] },
   RESERVATION_TTL_SECONDS: { key: 'reservationTtlSeconds', default: 900, good: [['60', 60]], bad: ['0', '15m', '86401'] },
   COMMAND_MAX_RETRIES: { key: 'commandMaxRetries', default: 5, good: [['0', 0], ['10', 10]], bad: ['-1', 'many', '101'] },
   JWT_SECRET: { key: 'jwtSecret', default: DEVELOPMENT_JWT_SECRET, good: [['x'.repeat(32), 'x'.repeat(32)]], bad: ['too-short', 'x'.repeat(513)] },
@@ -79,6 +89,21 @@ const cases: { readonly [K in VariableName]: Case } = {
   },
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: { key: 'wsMaxSubscriptionsPerSocket', default: 50, good: [['1', 1]], bad: ['0', '10001', 'many'] },
   WS_MAX_SOCKETS_PER_CLIENT: { key: 'wsMaxSocketsPerClient', default: 20, good: [['1', 1]], bad: ['0', '100001', 'many'] },
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: { key: 'overloadMaxEventLoopDelayMs', default: 200, good: [['0', 0], ['50', 50], ['60000', 60_000]], bad: ['-1', '60001', '200ms', '0.5'] },
+  OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: {
+    key: 'overloadMaxEventLoopUtilization',
+    default: 0.98,
+    good: [['0', 0], ['0.9', 0.9], ['1', 1], ['.95', 0.95]],
+    bad: ['1.01', '-0.1', '98%', 'busy'],
+  },
+  OVERLOAD_MAX_HEAP_USED_BYTES: {
+    key: 'overloadMaxHeapUsedBytes',
+    default: 0,
+    good: [['0', 0], ['1610612736', 1_610_612_736]],
+    bad: ['-1', '1099511627777', '1.5GB', '1e9'],
+  },
+  OVERLOAD_SAMPLE_INTERVAL_MS: { key: 'overloadSampleIntervalMs', default: 500, good: [['10', 10], ['1000', 1000]], bad: ['9', '60001', '0', '1s'] },
+  OVERLOAD_RETRY_AFTER_SECONDS: { key: 'overloadRetryAfterSeconds', default: 1, good: [['1', 1], ['3600', 3600]], bad: ['0', '3601', '2s'] },
 };
 
 const errorOf = (env: NodeJS.ProcessEnv): ConfigError => {

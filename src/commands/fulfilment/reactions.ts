@@ -33,6 +33,8 @@ export interface FulfilmentDeps {
   readonly db: FulfilmentDb;
   readonly clock: () => Date;
   readonly reservationTtlMs: number;
+  /** Aborted on shutdown: a provider call in flight is abandoned (and made again on the next start). */
+  readonly signal?: AbortSignal;
 }
 
 const ACTOR = 'process:order-fulfilment';
@@ -144,7 +146,7 @@ const onOrderPlaced = async (deps: FulfilmentDeps, order: DataOf<'OrderPlaced'>,
 
 const onPaymentRequested = async (deps: FulfilmentDeps, payment: DataOf<'PaymentRequested'>, request: RequestContext) => {
   const { paymentId, orderId, amount, currency } = payment;
-  const answer = await deps.provider.authorize({ paymentId, orderId, amount, currency, idempotencyKey: paymentId });
+  const answer = await deps.provider.authorize({ paymentId, orderId, amount, currency, idempotencyKey: paymentId }, deps.signal);
   const settled = { ...request, now: deps.clock().toISOString() };
   await ignoringRefusals(
     PAYMENT_SETTLED,

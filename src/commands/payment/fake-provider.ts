@@ -3,6 +3,7 @@
  * benchmarks). It is the only fake on the write side. It declines a share of requests
  * (`failureRate`), answers after a configurable latency, and honours idempotency keys the way a
  * real provider does: the same key gets the same answer, and the charge happens once.
+ * `configure` changes the latency and decline rate at run time; answers already given are kept.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AuthorizationRequest, AuthorizationResult, PaymentProvider } from './provider.js';
@@ -21,6 +22,17 @@ export interface FakePaymentProviderOptions {
 }
 
 export const DECLINED_REASON = 'card_declined';
+
+/** The options `configure` may change at run time. */
+export type FakePaymentProviderSettings = Pick<FakePaymentProviderOptions, 'latencyMs' | 'failureRate'>;
+
+/** An idempotency key came back with a different request: a bug of the caller (HTTP 409 on the wire). */
+export class IdempotencyKeyReusedError extends Error {
+  constructor(readonly idempotencyKey: string) {
+    super(`Idempotency key "${idempotencyKey}" was reused for a different request.`);
+    this.name = 'IdempotencyKeyReusedError';
+  }
+}
 
 const checkOptions = (latency: LatencyMs, failureRate: number): void => {
   if (!(failureRate >= 0 && failureRate <= 1)) {
@@ -43,9 +55,12 @@ interface Answer {
 export class FakePaymentProvider implements PaymentProvider {
   private callCount = 0;
   private chargeCount = 0;
+  private declineCount = 0;
+  /** Payment ids in the order they were charged; one id twice would be a double charge. */
+  private readonly charged: string[] = [];
 
-  private readonly latency: LatencyMs;
-  private readonly failureRate: number;
+  private latency: LatencyMs;
+  private failureRate: number;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly answers = new Map<string, Answer>();
@@ -68,26 +83,56 @@ export class FakePaymentProvider implements PaymentProvider {
     return this.chargeCount;
   }
 
+  /** Declines decided: at most one per idempotency key. */
+  get declines(): number {
+    return this.declineCount;
+  }
+
+  /** Idempotency keys remembered (each with its one answer). */
+  get keys(): number {
+    return this.answers.size;
+  }
+
+  /** The payment ids charged, in order. */
+  get chargedPaymentIds(): readonly string[] {
+    return [...this.charged];
+  }
+
+  /** The current latency and decline rate. */
+  get settings(): { readonly latencyMs: LatencyMs; readonly failureRate: number } {
+    return { latencyMs: this.latency, failureRate: this.failureRate };
+  }
+
+  /** Changes the latency and/or decline rate of later first-time requests; remembered answers stay. */
+  configure(settings: FakePaymentProviderSettings): void {
+    const latency = settings.latencyMs ?? this.latency;
+    const failureRate = settings.failureRate ?? this.failureRate;
+    checkOptions(latency, failureRate);
+    this.latency = latency;
+    this.failureRate = failureRate;
+  }
+
   authorize(request: AuthorizationRequest): Promise<AuthorizationResult> {
     this.callCount += 1;
     const previous = this.answers.get(request.idempotencyKey);
     if (previous) {
-      if (!sameRequest(previous.request, request)) {
-        const key = request.idempotencyKey;
-        return Promise.reject(new Error(`Idempotency key "${key}" was reused for a different request.`));
-      }
+      if (!sameRequest(previous.request, request)) return Promise.reject(new IdempotencyKeyReusedError(request.idempotencyKey));
       return previous.result;
     }
     // Decided now (so concurrent retries with the same key share one answer), revealed after the latency.
-    const result = this.decide();
+    const result = this.decide(request.paymentId);
     this.answers.set(request.idempotencyKey, { request: { ...request }, result });
     return result;
   }
 
-  private async decide(): Promise<AuthorizationResult> {
+  private async decide(paymentId: string): Promise<AuthorizationResult> {
     const declined = this.random() < this.failureRate;
     const wait = this.drawLatency();
-    if (!declined) this.chargeCount += 1;
+    if (declined) this.declineCount += 1;
+    else {
+      this.chargeCount += 1;
+      this.charged.push(paymentId);
+    }
     const result: AuthorizationResult = declined
       ? { status: 'declined', reason: DECLINED_REASON }
       : { status: 'authorized', authorizationCode: `FAKE-AUTH-${String(this.chargeCount).padStart(6, '0')}` };

@@ -17,5 +17,9 @@ export type AuthorizationResult =
   | { readonly status: 'declined'; readonly reason: string };
 
 export interface PaymentProvider {
-  authorize(request: AuthorizationRequest): Promise<AuthorizationResult>;
+  /**
+   * `signal` aborts the call when the caller stops waiting (shutdown); the request may still have
+   * reached the provider, so the caller asks again later with the same idempotency key.
+   */
+  authorize(request: AuthorizationRequest, signal?: AbortSignal): Promise<AuthorizationResult>;
 }

@@ -7,7 +7,7 @@ import type { EventStore } from '../../eventstore/port.js';
 import { migrateToLatest, type DatabaseHandle } from '../../platform/database.js';
 import type { ChangeSink, Projection } from '../projection.js';
 import { projectionMigrations } from './control-store.js';
-import { createLeadership } from './leadership.js';
+import { createLeadership } from '../../platform/leadership.js';
 import { createCommitNotifier, watchProjections, type WaitForOptions } from './position-watch.js';
 import { ProjectionRunner, type BatchInfo } from './runner.js';
 import { assertProjectionName } from './schemas.js';

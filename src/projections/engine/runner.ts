@@ -1,5 +1,5 @@
 /**
- * The live runner of one projection. While it leads (see leadership.ts) it follows `$all` from the
+ * The live runner of one projection. While it leads (see platform/leadership.ts) it follows `$all` from the
  * checkpoint and applies batches; each batch is one transaction that locks the control row, checks
  * that nothing moved underneath (checkpoint, generation, version, state), applies the events and
  * writes the checkpoint. A crash anywhere therefore neither loses nor doubles an effect, and a
@@ -11,7 +11,8 @@ import type { DatabaseHandle } from '../../platform/database.js';
 import type { ChangeSink, Projection } from '../projection.js';
 import { initializeProjection, readControl } from './control-store.js';
 import { EventFeed, type FeedBatch } from './event-feed.js';
-import { projectionLockKey, type Leadership } from './leadership.js';
+import type { Leadership } from '../../platform/leadership.js';
+import { projectionLockKey } from './lock-keys.js';
 import { loadBlockedKeys } from './parked-store.js';
 import type { ProjectionWatch } from './position-watch.js';
 import { commitLiveBatch, type Cursor, type LiveOutcome } from './live-batch.js';

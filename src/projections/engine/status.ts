@@ -18,7 +18,8 @@ import type { EventStore, HorizonStall } from '../../eventstore/port.js';
 import type { DatabaseHandle } from '../../platform/database.js';
 import type { Projection } from '../projection.js';
 import { readControls, type ControlRow } from './control-store.js';
-import { isLeaderActive, projectionLockKey, rebuildLockKey } from './leadership.js';
+import { isLeaderActive } from '../../platform/leadership.js';
+import { projectionLockKey, rebuildLockKey } from './lock-keys.js';
 import { countParked } from './parked-store.js';
 
 export type ProjectionState = 'running' | 'paused' | 'rebuilding' | 'needs-rebuild' | 'not-started';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakePaymentProvider } from '../../../src/commands/payment/index.js';
+import { FakePaymentProvider, IdempotencyKeyReusedError } from '../../../src/commands/payment/index.js';
 import type { AuthorizationRequest } from '../../../src/commands/payment/index.js';
 
 const request = (idempotencyKey: string, amount = 4848): AuthorizationRequest => ({
@@ -89,6 +89,37 @@ describe('FakePaymentProvider', () => {
   it('waits on a real timer when no sleep is injected', async () => {
     const provider = new FakePaymentProvider({ latencyMs: { min: 1, max: 2 } });
     expect((await provider.authorize(request('k1'))).status).toBe('authorized');
+  });
+
+  it('refuses a reused key with an IdempotencyKeyReusedError naming it', async () => {
+    const provider = new FakePaymentProvider();
+    await provider.authorize(request('k1', 100));
+    await expect(provider.authorize(request('k1', 200))).rejects.toMatchObject({ name: 'IdempotencyKeyReusedError', idempotencyKey: 'k1' });
+    await expect(provider.authorize(request('k1', 200))).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
+  });
+
+  it('configure changes the answers to new keys only; it counts declines, keys and the payments charged', async () => {
+    const waits: number[] = [];
+    const provider = new FakePaymentProvider({ random: sequence(0.5), sleep: async (ms) => void waits.push(ms) });
+    const kept = await provider.authorize(request('k1'));
+    provider.configure({ failureRate: 1, latencyMs: 2000 });
+    expect(provider.settings).toEqual({ failureRate: 1, latencyMs: 2000 });
+    expect(await provider.authorize(request('k1'))).toEqual(kept);
+    expect((await provider.authorize(request('k2'))).status).toBe('declined');
+    provider.configure({ failureRate: 0 });
+    expect(provider.settings).toEqual({ failureRate: 0, latencyMs: 2000 });
+    expect((await provider.authorize(request('k2'))).status).toBe('declined');
+    expect((await provider.authorize(request('k3'))).status).toBe('authorized');
+    expect(waits).toEqual([2000, 2000]);
+    expect({ calls: provider.calls, charges: provider.charges, declines: provider.declines, keys: provider.keys }).toEqual({ calls: 5, charges: 2, declines: 1, keys: 3 });
+    expect(provider.chargedPaymentIds).toEqual(['pay-k1', 'pay-k3']);
+  });
+
+  it('configure refuses bad settings and keeps the current ones', () => {
+    const provider = new FakePaymentProvider({ failureRate: 0.1, latencyMs: 5 });
+    expect(() => provider.configure({ failureRate: 2 })).toThrow(RangeError);
+    expect(() => provider.configure({ latencyMs: { min: 10, max: 1 } })).toThrow(RangeError);
+    expect(provider.settings).toEqual({ failureRate: 0.1, latencyMs: 5 });
   });
 
   it.each([

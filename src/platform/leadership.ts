@@ -1,16 +1,21 @@
 /**
- * One active runner per projection. On PostgreSQL: a session-level advisory lock held on a
- * dedicated connection (not the pool) for as long as this process leads; standbys retry every
- * `retryMs`. If the leader dies or its connection drops, PostgreSQL releases the lock and a standby
- * takes over. On PGlite there is one session (advisory locks exclude nothing) and one process per
- * data directory, so leaders are elected in-process.
+ * One active worker per key across processes (a projection's runner, the order process manager).
+ * On PostgreSQL: a session-level advisory lock held on a dedicated connection (not the pool) for
+ * as long as this process leads; standbys retry every `retryMs`. If the leader dies or its
+ * connection drops, PostgreSQL releases the lock and a standby takes over. On PGlite there is one
+ * session (advisory locks exclude nothing) and one process per data directory, so leaders are
+ * elected in-process.
  *
- * Leadership is an efficiency device, not the safety net: every batch also checks, under the
- * control row's lock, that the checkpoint is where this runner left it (see runner.ts).
+ * Leadership is an efficiency device, not the safety net: the workers stay correct when two run
+ * at once for a moment (a projection's batch checks its checkpoint under the control row's lock;
+ * the process manager's commands are idempotent).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
-import type { DatabaseHandle, DedicatedSession } from '../../platform/database.js';
-import { sleep } from './transient.js';
+import type { DatabaseHandle, DedicatedSession } from './database.js';
+
+/** Waits `ms`, or less when `signal` aborts; never rejects. */
+const sleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
 
 /** 'keel' + 5: apart from the event store's stream locks (1801807212). */
 export const LOCK_CLASS = 1801807217;
@@ -146,6 +151,3 @@ export const isLeaderActive = async (handle: DatabaseHandle, key: string): Promi
       and objid = (hashtext(${key})::bigint & 4294967295)::oid and objsubid = 2`.execute(handle.db);
   return (rows[0]?.n ?? 0) > 0;
 };
-
-export const projectionLockKey = (name: string): string => `projection:${name}`;
-export const rebuildLockKey = (name: string): string => `rebuild:${name}`;
