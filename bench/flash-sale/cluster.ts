@@ -146,7 +146,9 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-const keel = (role: 'api' | 'projector'): readonly string[] => ['bin/keel.js', 'serve', '--role', role];
+/** Extra node flags of every Keel process (KEEL_FLASH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
+const nodeArgs = (): string[] => (process.env.KEEL_FLASH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+const keel = (role: 'api' | 'projector'): readonly string[] => [...nodeArgs(), 'bin/keel.js', 'serve', '--role', role];
 
 export const startCluster = async (settings: ClusterSettings): Promise<Cluster> => {
   const started: ManagedProcess[] = [];

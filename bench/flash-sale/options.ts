@@ -62,7 +62,7 @@ export const parseFlashOptions = (argv: readonly string[]): FlashOptions => {
     .option('--reservation-ttl-seconds <n>', 'RESERVATION_TTL_SECONDS of the projector', integer(1, 3_600), 30)
     .option('--payment-latency-ms <n>', 'the fake provider latency outside faults', integer(0, 60_000), 50)
     .option('--payment-failure-rate <x>', 'the fake provider decline rate outside faults', fraction, 0.05)
-    .option('--wait-seconds <n>', 'seconds after the opening when buyers stop waiting', integer(5, 3_600), 60)
+    .option('--wait-seconds <n>', 'seconds after the opening when buyers stop waiting', integer(5, 3_600), 120)
     .option('--overload', 'also run the overload ramp (the knee, then twice the knee)', false)
     .option('--ramp-rates <list>', 'checkouts per second of the ramp steps, rising', rateList, [50, 100, 200, 300, 400, 500, 600, 800, 1_000, 1_200, 1_500, 2_000, 2_500, 3_000])
     .exitOverride();

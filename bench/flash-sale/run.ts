@@ -5,7 +5,7 @@
  * faults (./faults.ts) meanwhile; then the invariants (./invariants.ts) from the log, a table, JSON
  * and a PNG chart (./report.ts). Exits 1 when any invariant fails.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -319,6 +319,9 @@ const runChild = async (script: string, settings: BuyersSettings | RampSettings,
 };
 
 const options = parseFlashOptions(process.argv.slice(2));
+// Production runs the build (node dist/…): `keel serve` runs it while it is newer than every source.
+process.stderr.write('building dist/ (npm run build) ...\n');
+if (spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] }).status !== 0) throw new Error('npm run build failed');
 const startedAt = new Date();
 const outDir = join(ROOT, 'bench', 'results', 'flash-sale', startedAt.toISOString().replace(/[:.]/g, '-'));
 await mkdir(outDir, { recursive: true });

@@ -21,6 +21,7 @@ export const apiSettingsOf = (config: Config): ApiSettings & { readonly bodyLimi
   wsMaxSocketsPerClient: config.wsMaxSocketsPerClient,
   // Load shedding (overload.ts), registered by app.ts on the root instance.
   overload: {
+    maxInFlight: config.overloadMaxInFlight,
     maxEventLoopDelayMs: config.overloadMaxEventLoopDelayMs,
     maxEventLoopUtilization: config.overloadMaxEventLoopUtilization,
     maxHeapUsedBytes: config.overloadMaxHeapUsedBytes,

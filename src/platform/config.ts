@@ -58,6 +58,7 @@ export interface Config {
   readonly wsMaxSubscriptionsPerSocket: number;
   readonly wsMaxSocketsPerClient: number;
   /** Load shedding (src/api/overload.ts): each threshold 0 = not checked. */
+  readonly overloadMaxInFlight: number;
   readonly overloadMaxEventLoopDelayMs: number;
   readonly overloadMaxEventLoopUtilization: number;
   readonly overloadMaxHeapUsedBytes: number;
@@ -118,6 +119,7 @@ const envSchema = z.object({
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: integer(1, 10_000),
   WS_MAX_SOCKETS_PER_CLIENT: integer(1, 100_000),
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: integer(0, 60_000),
+  OVERLOAD_MAX_IN_FLIGHT: integer(0, 1_000_000),
   OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: fraction(),
   OVERLOAD_MAX_HEAP_USED_BYTES: integer(0, 1_099_511_627_776),
   OVERLOAD_SAMPLE_INTERVAL_MS: integer(10, 60_000),
@@ -318,9 +320,15 @@ export const VARIABLES: { readonly [K in VariableName]: VariableSpec } = {
     expected: 'an integer between 0 and 60000',
     description: 'Load shedding: while the mean event-loop delay of the last sample is above this many milliseconds, the API answers requests at once with 503 `KEEL_ERR_OVERLOADED` and `Retry-After` (`/health` and `/ready` excepted). 0: not checked.',
   },
+  OVERLOAD_MAX_IN_FLIGHT: {
+    key: 'overloadMaxInFlight',
+    default: '128',
+    expected: 'an integer between 0 and 1000000',
+    description: 'Load shedding: HTTP requests one process may run at once; one more is answered 503 KEEL_ERR_OVERLOADED at once. 0: no cap.',
+  },
   OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: {
     key: 'overloadMaxEventLoopUtilization',
-    default: '0.98',
+    default: '0',
     expected: 'a decimal number between 0 and 1',
     description: 'Load shedding: requests are shed while the share of the last sample the event loop was busy is above this. 0: not checked.',
   },
@@ -430,6 +438,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     wsMaxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
     wsMaxSocketsPerClient: e.WS_MAX_SOCKETS_PER_CLIENT,
     overloadMaxEventLoopDelayMs: e.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+    overloadMaxInFlight: e.OVERLOAD_MAX_IN_FLIGHT,
     overloadMaxEventLoopUtilization: e.OVERLOAD_MAX_EVENT_LOOP_UTILIZATION,
     overloadMaxHeapUsedBytes: e.OVERLOAD_MAX_HEAP_USED_BYTES,
     overloadSampleIntervalMs: e.OVERLOAD_SAMPLE_INTERVAL_MS,

@@ -90,9 +90,10 @@ const cases: { readonly [K in VariableName]: Case } = {
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: { key: 'wsMaxSubscriptionsPerSocket', default: 50, good: [['1', 1]], bad: ['0', '10001', 'many'] },
   WS_MAX_SOCKETS_PER_CLIENT: { key: 'wsMaxSocketsPerClient', default: 20, good: [['1', 1]], bad: ['0', '100001', 'many'] },
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: { key: 'overloadMaxEventLoopDelayMs', default: 200, good: [['0', 0], ['50', 50], ['60000', 60_000]], bad: ['-1', '60001', '200ms', '0.5'] },
+  OVERLOAD_MAX_IN_FLIGHT: { key: 'overloadMaxInFlight', default: 128, good: [['0', 0], ['1', 1], ['1000000', 1_000_000]], bad: ['-1', '1000001', '1.5', 'many'] },
   OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: {
     key: 'overloadMaxEventLoopUtilization',
-    default: 0.98,
+    default: 0,
     good: [['0', 0], ['0.9', 0.9], ['1', 1], ['.95', 0.95]],
     bad: ['1.01', '-0.1', '98%', 'busy'],
   },

@@ -18,7 +18,7 @@ describe('docs/reference/graphql-api.md, the GraphQL API', () => {
 
   it('has a configuration row, as generated, for every API setting', () => {
     const rows = configTableMarkdown().split('\n');
-    for (const name of ['JWT_SECRET', 'REDIS_KEY_PREFIX', 'RATE_LIMIT_MAX', 'RATE_LIMIT_WINDOW_MS', 'QUERY_MAX_DEPTH', 'QUERY_MAX_COST', 'BODY_LIMIT_BYTES', 'CONSISTENCY_WAIT_MS', 'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 'OVERLOAD_MAX_EVENT_LOOP_UTILIZATION', 'OVERLOAD_MAX_HEAP_USED_BYTES', 'OVERLOAD_SAMPLE_INTERVAL_MS', 'OVERLOAD_RETRY_AFTER_SECONDS']) {
+    for (const name of ['JWT_SECRET', 'REDIS_KEY_PREFIX', 'RATE_LIMIT_MAX', 'RATE_LIMIT_WINDOW_MS', 'QUERY_MAX_DEPTH', 'QUERY_MAX_COST', 'BODY_LIMIT_BYTES', 'CONSISTENCY_WAIT_MS', 'OVERLOAD_MAX_IN_FLIGHT', 'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 'OVERLOAD_MAX_EVENT_LOOP_UTILIZATION', 'OVERLOAD_MAX_HEAP_USED_BYTES', 'OVERLOAD_SAMPLE_INTERVAL_MS', 'OVERLOAD_RETRY_AFTER_SECONDS']) {
       const row = rows.find((line) => line.startsWith(`| \`${name}\` |`));
       expect(row, name).toBeDefined();
       expect(configuration).toContain(row);

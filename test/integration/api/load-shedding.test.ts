@@ -26,7 +26,7 @@ const admin = tokenFor('ada', ['admin']);
 const LIST = 'mutation ($input: ListProductInput!) { listProduct(input: $input) { duplicate eventTypes productId } }';
 const TYPENAME = '{ __typename }';
 /** Every threshold off: each test turns on the one it exercises. */
-const OFF = { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '0', OVERLOAD_MAX_HEAP_USED_BYTES: '0' };
+const OFF = { OVERLOAD_MAX_IN_FLIGHT: '0', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '0', OVERLOAD_MAX_HEAP_USED_BYTES: '0' };
 
 interface Answer {
   readonly status: number;
@@ -239,6 +239,50 @@ describe('load shedding (@fastify/under-pressure) on a listening server', () => 
     expect(raw).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
     expect(raw.toLowerCase()).toContain('\r\nconnection: close\r\n');
     expect(raw).toContain('"code":"KEEL_ERR_OVERLOADED"');
+  });
+
+  it('sheds past OVERLOAD_MAX_IN_FLIGHT requests in flight, keeps the probes up, and serves again once they end', async () => {
+    const { url } = await serve({ ...OFF, OVERLOAD_MAX_IN_FLIGHT: '2', OVERLOAD_RETRY_AFTER_SECONDS: '1' });
+    const { port } = new URL(url);
+    // Two requests in flight: their headers sent, their bodies not yet (the server waits for them).
+    const held = await Promise.all(
+      [1, 2].map(
+        () =>
+          new Promise<net.Socket>((resolve, reject) => {
+            const socket = net.connect({ host: '127.0.0.1', port: Number(port) }, () => {
+              socket.write(`POST /graphql HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{`);
+              resolve(socket);
+            });
+            socket.on('error', reject);
+          }),
+      ),
+    );
+    try {
+      await eventually(async () => (await post(url, TYPENAME)).status === 503, 5_000, 'a third request to be shed');
+      expectShed(await post(url, TYPENAME), 1);
+      expect((await get(url, '/health')).status).toBe(200);
+      expect((await get(url, '/ready')).status).toBe(200);
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+    // A closed connection ends its request: the count goes back down, nothing stays shed.
+    await eventually(async () => (await post(url, TYPENAME)).status === 200, 5_000, 'requests to be served once the held ones ended');
+    // Open WebSockets are not requests in flight: three of them leave the cap of two free.
+    const sockets = await Promise.all(
+      [1, 2, 3].map(
+        () =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+            socket.once('open', () => resolve(socket));
+            socket.once('error', reject);
+          }),
+      ),
+    );
+    try {
+      expect((await post(url, TYPENAME)).status).toBe(200);
+    } finally {
+      for (const socket of sockets) socket.close();
+    }
   });
 
   it('registers nothing when every threshold is 0', async () => {
