@@ -1,21 +1,36 @@
 /**
  * Turns pub/sub notices into an async iterable for a subscription: subscribe first, then read the
  * current state (so nothing committed in between is missed), deliver states in position order and
- * only those newer than the last one delivered (or than `after`, when resuming). Ends when
- * `signal` aborts; unsubscribes on the way out.
+ * only those newer than the last one delivered (or than `after`, when resuming). While notices
+ * are not arriving (Redis down) it reads the read model every second instead, and once more when
+ * they come back. Ends when `signal` aborts; unsubscribes on the way out.
  */
 import type { Notice, Unsubscribe } from '../projections/cache/index.js';
 
 export interface ChangeStreamSource<T> {
   subscribe(onNotice: (notice: Notice) => void): Promise<Unsubscribe>;
-  /** The current state, read from the read model (the truth); undefined if there is none yet. */
-  current(): Promise<T | undefined>;
+  /**
+   * The current state, read from the read model (the truth), if it changed after position `since`;
+   * undefined if there is none yet or nothing changed.
+   */
+  current(since: bigint): Promise<T | undefined>;
   /** The state a notice announces (re-read, or decoded from its payload); undefined to skip it. */
   fromNotice(notice: Notice): Promise<T | undefined>;
   positionOf(value: T): bigint;
+  /**
+   * Whether notices arrive now (the Redis notice subscription is up); absent: always. While they
+   * do not, the state is read again every `pollMs`, and once more when they come back: a change
+   * announced while Redis was down would otherwise never reach the subscriber.
+   */
+  noticesLive?(): boolean;
+  /** Calls `listener` whenever notices stop or start arriving; returns the way to stop. */
+  watchNotices?(listener: (live: boolean) => void): () => void;
 }
 
-export async function* changeStream<T>(source: ChangeStreamSource<T>, after: bigint | undefined, signal: AbortSignal): AsyncGenerator<T> {
+/** How often a subscription reads the read model while notices are not arriving. */
+export const NOTICE_GAP_POLL_MS = 1_000;
+
+export async function* changeStream<T>(source: ChangeStreamSource<T>, after: bigint | undefined, signal: AbortSignal, pollMs = NOTICE_GAP_POLL_MS): AsyncGenerator<T> {
   const queue: Notice[] = [];
   let wake: (() => void) | undefined;
   const onAbort = (): void => wake?.();
@@ -24,20 +39,29 @@ export async function* changeStream<T>(source: ChangeStreamSource<T>, after: big
     queue.push(notice);
     wake?.();
   });
+  const live = (): boolean => source.noticesLive?.() ?? true;
+  // A subscriber asleep while notices were live must wake when they stop, to start reading.
+  const unwatch = source.watchNotices?.(() => wake?.());
   try {
     let last = after ?? -1n;
-    if (after !== undefined) {
-      const now = await source.current();
-      if (now !== undefined && source.positionOf(now) > last) {
-        last = source.positionOf(now);
-        yield now;
-      }
-    }
+    // Resuming from a token, or subscribing while notices are down: read the truth first.
+    let wasLive = after === undefined ? live() : false;
     while (!signal.aborted) {
+      const liveNow = live();
+      if (!liveNow || !wasLive) {
+        const now = await source.current(last);
+        if (now !== undefined && source.positionOf(now) > last) {
+          last = source.positionOf(now);
+          yield now;
+        }
+      }
+      wasLive = liveNow;
       const notice = queue.shift();
       if (notice === undefined) {
         await new Promise<void>((resolve) => {
           wake = resolve;
+          // Without notices nothing would wake us: poll.
+          if (!liveNow) setTimeout(resolve, pollMs);
         });
         wake = undefined;
         continue;
@@ -50,6 +74,7 @@ export async function* changeStream<T>(source: ChangeStreamSource<T>, after: big
     }
   } finally {
     signal.removeEventListener('abort', onAbort);
+    unwatch?.();
     await unsubscribe();
   }
 }

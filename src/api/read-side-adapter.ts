@@ -100,6 +100,11 @@ export const createReadSide = (deps: ReadSideDeps): ReadSide => {
     const replica = deps.replica;
     if (replica !== undefined) await deps.watch.waitFor([ORDERS], await position(replica), { timeoutMs: replica.waitMs });
   };
+  // A cache whose notices can stop (Redis) tells the change streams, which then read instead.
+  const noticesLive =
+    cache.noticesLive === undefined
+      ? {}
+      : { noticesLive: () => cache.noticesLive?.() === true, watchNotices: (listener: (live: boolean) => void) => cache.watchNotices?.(listener) ?? (() => undefined) };
   return {
     products: ({ first, after, filter }) => listProducts(db, { first, filter, ...(after === undefined ? {} : { after }) }),
     heldProduct: (id, freshness = {}) => near?.get<ProductView>(productTopic(id), freshness.minPosition),
@@ -117,11 +122,12 @@ export const createReadSide = (deps: ReadSideDeps): ReadSide => {
       changeStream(
         {
           subscribe: (listener) => cache.subscribe(orderTopic(orderId), listener),
-          // Resuming: the current order only if its status changed after the token.
-          current: async () => {
+          // Resuming, or reading through a gap in the notices: the current order only if its
+          // status changed after `since`.
+          current: async (since) => {
             await replayed((replica) => replica.primaryCheckpoint(ORDERS));
             const order = await getOrder(db, orderId);
-            const changed = order?.timeline.some((t) => STATUS_EVENTS.has(t.eventType) && t.position > (after ?? -1n));
+            const changed = order?.timeline.some((t) => STATUS_EVENTS.has(t.eventType) && t.position > since);
             return changed === true ? order : undefined;
           },
           // Only changes of the status; the row is re-read, PostgreSQL being the truth (on a
@@ -132,6 +138,7 @@ export const createReadSide = (deps: ReadSideDeps): ReadSide => {
             return getOrder(db, orderId);
           },
           positionOf: (order) => order.updatedPosition,
+          ...noticesLive,
         },
         after,
         signal,
@@ -140,9 +147,10 @@ export const createReadSide = (deps: ReadSideDeps): ReadSide => {
       changeStream(
         {
           subscribe: (listener) => cache.subscribe(availabilityTopic(sku), listener),
-          current: () => readAvailabilityCached(db, cache, sku, after === undefined ? {} : { minPosition: after }, near),
+          current: (since) => readAvailabilityCached(db, cache, sku, since < 0n ? {} : { minPosition: since }, near),
           fromNotice: async (notice) => availabilityFromPayload(notice.payload),
           positionOf: (view) => view.updatedPosition,
+          ...noticesLive,
         },
         after,
         signal,

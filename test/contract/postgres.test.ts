@@ -115,4 +115,23 @@ describe('PostgreSQL adapter losing its connection', () => {
     }
     await expect(store.append(uniqueStream('reachable'), newEvents(1))).resolves.toMatchObject({ nextExpectedRevision: 0n });
   });
+
+  // A read during a PostgreSQL restart surfaced as the driver's error, which the API answered
+  // KEEL_ERR_INTERNAL: a checkout's price lookup then told buyers to give up instead of to retry.
+  it('fails reads (a stream, $all, the head) with EventStoreUnavailableError while the database is unreachable', async () => {
+    const stream = uniqueStream('read-unreachable');
+    await store.append(stream, newEvents(1));
+    const drain = async (events: AsyncIterable<unknown>): Promise<void> => {
+      for await (const _ of events) void _;
+    };
+    proxy.cut();
+    try {
+      await expect(drain(store.readStream(stream))).rejects.toMatchObject({ code: 'KEEL_ERR_EVENTSTORE_UNAVAILABLE' });
+      await expect(drain(store.readAll({ maxCount: 1 }))).rejects.toMatchObject({ code: 'KEEL_ERR_EVENTSTORE_UNAVAILABLE' });
+      await expect(store.headPosition()).rejects.toMatchObject({ code: 'KEEL_ERR_EVENTSTORE_UNAVAILABLE' });
+    } finally {
+      proxy.resume();
+    }
+    await expect(drain(store.readStream(stream))).resolves.toBeUndefined();
+  });
 });

@@ -4,6 +4,8 @@
  * failures carry Node's errno codes instead.
  */
 
+import { EventStoreUnavailableError } from '../errors.js';
+
 const field = (error: unknown, name: string): unknown =>
   typeof error === 'object' && error !== null && name in error ? (error as Record<string, unknown>)[name] : undefined;
 
@@ -26,6 +28,8 @@ const SOCKET_MESSAGES = [
  * refused us), as opposed to the statement being wrong. Such failures are worth retrying.
  */
 export const isConnectionError = (error: unknown): boolean => {
+  // Already mapped by readFailure (a read inside a subscription's page).
+  if (error instanceof EventStoreUnavailableError) return true;
   const code = sqlState(error);
   if (code !== undefined) {
     if (SOCKET_CODES.has(code)) return true;
@@ -43,3 +47,12 @@ export const isEventIdViolation = (error: unknown): boolean =>
 
 /** SQLSTATE class 22: the data could not be stored (e.g. a \u0000 in a JSON string). */
 export const isDataException = (error: unknown): boolean => sqlState(error)?.startsWith('22') === true;
+
+/**
+ * A read's failure as the port reports it: a lost or refused connection is
+ * KEEL_ERR_EVENTSTORE_UNAVAILABLE (worth retrying, as for an append), anything else as it came.
+ * Before, a read during a PostgreSQL restart surfaced as an internal error (a checkout's price
+ * lookup answered KEEL_ERR_INTERNAL, which no client knows to retry).
+ */
+export const readFailure = (error: unknown): unknown =>
+  isConnectionError(error) ? new EventStoreUnavailableError('The event store cannot be reached.', error) : error;

@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import type { RawBuilder } from 'kysely';
 import { ValidationError } from '../../platform/errors.js';
 import type { EventFilter, ReadAllOptions, ReadStreamOptions, RecordedEvent } from '../port.js';
+import { readFailure } from './error-mapping.js';
 import { toRecordedEvent } from './schema.js';
 import type { EventRow, EventStoreDb } from './schema.js';
 
@@ -24,7 +25,9 @@ const COLUMNS = sql`e.stream_id, ${eventColumns('e.metadata')}`;
 
 /** Every event at or below this position is final and readable. */
 export const headPosition = async (db: EventStoreDb): Promise<bigint> => {
-  const { rows } = await sql<{ head: string }>`select (${HORIZON} - 1)::text as head`.execute(db);
+  const { rows } = await sql<{ head: string }>`select (${HORIZON} - 1)::text as head`.execute(db).catch((error: unknown) => {
+    throw readFailure(error);
+  });
   const [row] = rows;
   if (!row) throw new Error('headPosition returned no row');
   return BigInt(row.head);
@@ -97,7 +100,9 @@ export const readPage = async (db: EventStoreDb, after: bigint, limit: number, f
            (select count(*) from scanned)::integer as scanned, (select max(position) from scanned)::text as scanned_to,
            ${COLUMNS}
     from h left join (matched m join keel_events e on e.position = m.position) on true
-    order by e.position`.execute(db);
+    order by e.position`.execute(db).catch((error: unknown) => {
+    throw readFailure(error);
+  });
   const [first] = rows;
   if (!first) throw new Error('readPage returned no row');
   const events: RecordedEvent[] = [];
@@ -151,7 +156,9 @@ export async function* readStream(db: EventStoreDb, streamId: string, options: R
     const bound = from === undefined ? sql`` : sql`and e.revision ${sql.raw(backwards ? '<=' : '>=')} ${from.toString()}::bigint`;
     return sql<Omit<EventRow, 'stream_id'>>`
       select ${columns} from keel_events e where e.stream_id = ${streamId} ${bound}
-      order by e.revision ${sql.raw(backwards ? 'desc' : 'asc')} limit ${limit}`.execute(db);
+      order by e.revision ${sql.raw(backwards ? 'desc' : 'asc')} limit ${limit}`.execute(db).catch((error: unknown) => {
+      throw readFailure(error);
+    });
   };
   let limit = Math.min(PAGE_SIZE, remaining);
   let pending: ReturnType<typeof fetchPage> | undefined = limit > 0 ? fetchPage(options.fromRevision, limit) : undefined;

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createReadSide } from '../../../src/api/read-side-adapter.js';
 import type { DatabaseHandle } from '../../../src/platform/database.js';
 import { openDatabase } from '../../../src/platform/database.js';
 import { createCacheChangeSink } from '../../../src/projections/cache/change-sink.js';
@@ -136,5 +137,39 @@ describe('reads while Redis is down (a dedicated redis-server, killed and restar
     });
     expect(logger.lines.map((l) => l.level)).toEqual(['warn', 'info']);
     await notices.unsubscribe();
+  });
+
+  // A subscription heard of changes only through notices: with Redis down for 10 s in a flash
+  // sale, subscribers whose order changed meanwhile never heard of it, and waited until they gave up.
+  it('keeps a subscription delivering while Redis is down (it reads the read model instead), and after', async () => {
+    const side = createReadSide({ db: handle.db, cache, watch: { waitFor: async () => undefined }, status: async () => [], near: false });
+    const controller = new AbortController();
+    const changes = side.availabilityChanges('SKU-1', { signal: controller.signal })[Symbol.asyncIterator]();
+    try {
+      // Subscribed (and asleep, waiting for a notice) while Redis is up.
+      const first = changes.next();
+      await eventually('the subscription to be made', async () => cache.noticesLive?.() === true);
+      await new Promise((r) => setTimeout(r, 100));
+      await killRedis();
+      await eventually('the cache to see its notices down', async () => cache.noticesLive?.() === false);
+      await applyBatches(handle.db, catalogProjection, historyFrom(700n, received('SKU-1', 3)));
+      // The gap itself may deliver the state as it was (the subscriber had none yet): then the change.
+      let seen = (await bounded(first, 10_000)).value;
+      if (seen?.updatedPosition !== 700n) seen = (await bounded(changes.next(), 10_000)).value;
+      expect(seen).toMatchObject({ sku: 'SKU-1', available: 8, updatedPosition: 700n });
+      await applyBatches(handle.db, catalogProjection, historyFrom(800n, received('SKU-1', 2)));
+      expect((await bounded(changes.next(), 10_000)).value).toMatchObject({ available: 10, updatedPosition: 800n });
+
+      // Back: a change committed as notices return is read once they are live, and later ones come as notices.
+      await startRedis();
+      await eventually('notices to be live again', async () => cache.noticesLive?.() === true);
+      await applyBatches(handle.db, catalogProjection, historyFrom(900n, received('SKU-1', 1)));
+      const view = { sku: 'SKU-1', productId: 'p1', received: 11, reserved: 0, sold: 0, available: 11, updatedPosition: '900' };
+      await createCacheChangeSink(cache).publish([{ topic: 'availability:SKU-1', position: 900n, payload: view }]);
+      expect((await bounded(changes.next(), 10_000)).value).toMatchObject({ available: 11, updatedPosition: 900n });
+    } finally {
+      controller.abort();
+      await changes.return?.();
+    }
   });
 });
