@@ -16,6 +16,8 @@ export interface FlashOptions {
   readonly paymentFailureRate: number;
   /** Seconds after the opening when buyers stop waiting for an answer. */
   readonly waitSeconds: number;
+  /** Seconds after the sale's last accepted checkout by which every order must have its outcome. */
+  readonly outcomeBoundSeconds: number;
   readonly overload: boolean;
   /** Checkouts per second of the overload ramp's steps. */
   readonly rampRates: readonly number[];
@@ -63,11 +65,12 @@ export const parseFlashOptions = (argv: readonly string[]): FlashOptions => {
     .option('--payment-latency-ms <n>', 'the fake provider latency outside faults', integer(0, 60_000), 50)
     .option('--payment-failure-rate <x>', 'the fake provider decline rate outside faults', fraction, 0.05)
     .option('--wait-seconds <n>', 'seconds after the opening when buyers stop waiting', integer(5, 3_600), 120)
+    .option('--outcome-bound-seconds <n>', "every order's outcome within this many seconds of the last accepted checkout (the invariant's bound)", integer(1, 3_600), 90)
     .option('--overload', 'also run the overload ramp (the knee, then twice the knee)', false)
     .option('--ramp-rates <list>', 'checkouts per second of the ramp steps, rising', rateList, [50, 100, 200, 300, 400, 500, 600, 800, 1_000, 1_200, 1_500, 2_000, 2_500, 3_000])
     .exitOverride();
   program.parse([...argv], { from: 'user' });
-  const o = program.opts<{ runs: RunName[]; buyers: number; units: number; apis: number; connections: number; subscribePercent: number; pollIntervalMs: number; reservationTtlSeconds: number; paymentLatencyMs: number; paymentFailureRate: number; waitSeconds: number; overload: boolean; rampRates: number[] }>();
+  const o = program.opts<{ runs: RunName[]; buyers: number; units: number; apis: number; connections: number; subscribePercent: number; pollIntervalMs: number; reservationTtlSeconds: number; paymentLatencyMs: number; paymentFailureRate: number; waitSeconds: number; outcomeBoundSeconds: number; overload: boolean; rampRates: number[] }>();
   return {
     runs: o.runs,
     buyers: o.buyers,
@@ -80,6 +83,7 @@ export const parseFlashOptions = (argv: readonly string[]): FlashOptions => {
     paymentLatencyMs: o.paymentLatencyMs,
     paymentFailureRate: o.paymentFailureRate,
     waitSeconds: o.waitSeconds,
+    outcomeBoundSeconds: o.outcomeBoundSeconds,
     overload: o.overload,
     rampRates: o.rampRates,
     keelEnv: {

@@ -8,7 +8,8 @@
  * from each request's scheduled time (no coordinated omission). A ramp of rising rates finds the
  * knee, the first rate at which p99 passes the limit or a request fails; then twice the knee for a
  * while (the server should shed with coded errors, its accepted requests' p99 bounded); then half
- * the knee again, to see it recover without a restart.
+ * the sustainable rate, to see it recover without a restart. A step past the limit counts as the
+ * knee only when the next one is past it too (one step's p99 can spike on a shared machine).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -88,18 +89,26 @@ const phase = async (name: string, rate: number, seconds: number): Promise<RampP
 
 const steps: RampPhase[] = [];
 let knee: RampPhase | undefined;
+const pastLimit = (step: RampPhase): boolean => (step.p99Ms ?? Infinity) > settings.p99LimitMs || Object.values(step.failed).reduce((a, b) => a + b, 0) > 0;
+// A step past the limit is the knee once the next (higher) rate is past it too: on a shared
+// 2-core machine one step's p99 can spike (a GC, another process) while the rate still holds.
+let candidate: RampPhase | undefined;
 for (const rate of settings.rates) {
   const step = await phase(`ramp ${rate}/s`, rate, settings.stepSeconds);
   steps.push(step);
-  const failedCount = Object.values(step.failed).reduce((a, b) => a + b, 0);
-  if ((step.p99Ms ?? Infinity) > settings.p99LimitMs || failedCount > 0) {
-    knee = step;
-    break;
-  }
+  if (pastLimit(step)) {
+    if (candidate !== undefined) {
+      knee = candidate;
+      break;
+    }
+    candidate = step;
+  } else candidate = undefined;
   await sleep(settings.pauseMs);
 }
-// The knee is the first rate past the limit; the last rate that held is the sustainable one.
-const sustainable = steps.at(knee === undefined ? -1 : -2)?.rate ?? settings.rates[0] ?? 1;
+knee ??= candidate;
+// The knee is the first rate past the limit; the last rate below it that held is the sustainable one.
+const kneeIndex = knee === undefined ? steps.length : steps.indexOf(knee);
+const sustainable = steps.slice(0, kneeIndex).filter((s) => !pastLimit(s)).at(-1)?.rate ?? settings.rates[0] ?? 1;
 const kneeRate = knee?.rate ?? sustainable;
 await sleep(settings.pauseMs);
 const overload = await phase(`overload ${2 * kneeRate}/s`, 2 * kneeRate, settings.overloadSeconds);

@@ -87,8 +87,22 @@ export const figureRows = (report: RunReport): Array<readonly [string, string]> 
 
 export const checkLines = (checks: readonly Check[]): string => checks.map((c) => `${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`).join('\n');
 
+/**
+ * The issue's figures for a sale run, MET or MISSED: reported beside the invariants, never a FAIL
+ * (a figure depends on the machine; an invariant does not).
+ */
+export const targetLines = (report: RunReport): string => {
+  const s = report.summary;
+  if (s === undefined) return '';
+  const lines = [
+    [`every buyer's final answer within 10 s of the opening`, s.allAnsweredMs <= 10_000, `${n(Math.round(s.allAnsweredMs))} ms`],
+    ['p99 checkout under 1 s', (s.checkoutMs.p99 ?? Infinity) < 1_000, ms(s.checkoutMs.p99)],
+  ] as const;
+  return `${lines.map(([what, met, value]) => `${met ? 'MET   ' : 'MISSED'}  target: ${what}: ${value}`).join('\n')}\n`;
+};
+
 export const printRun = (report: RunReport): void => {
-  process.stdout.write(`\n### ${report.name}: ${report.title}\n\n${table(figureRows(report))}\n\n${checkLines(report.checks)}\n`);
+  process.stdout.write(`\n### ${report.name}: ${report.title}\n\n${table(figureRows(report))}\n\n${checkLines(report.checks)}\n${targetLines(report)}`);
 };
 
 export const writeRunFiles = async (report: RunReport, result: BuyersResult, outDir: string): Promise<void> => {

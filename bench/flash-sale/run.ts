@@ -129,7 +129,7 @@ interface Session {
 }
 
 /** A fresh database and Redis prefix, the cluster, the product seeded; stopped whatever happens. */
-const withCluster = async <T>(options: FlashOptions, projectors: number, units: number, work: (session: Session) => Promise<T>): Promise<T> => {
+const withCluster = async <T>(label: string, outDir: string, options: FlashOptions, projectors: number, units: number, work: (session: Session) => Promise<T>): Promise<T> => {
   const adminUrl = process.env.KEEL_TEST_DATABASE_URL;
   const redisUrl = process.env.KEEL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   if (adminUrl === undefined) throw new Error('KEEL_TEST_DATABASE_URL is not set: run it as `npm run bench:flash-sale` (it finds or starts PostgreSQL and Redis).');
@@ -161,6 +161,10 @@ const withCluster = async <T>(options: FlashOptions, projectors: number, units: 
   } finally {
     clearInterval(sampler);
     await cluster.stop();
+    // Each process's output (its log's tail) beside the results, for whoever reads a FAIL.
+    for (const p of [cluster.provider, ...cluster.apis, ...cluster.projectors]) {
+      await writeFile(join(outDir, `${label}.${p.name.replace(/[^a-z0-9]+/gi, '-')}.log`), p.output());
+    }
   }
 };
 
@@ -176,7 +180,7 @@ interface Settled {
  */
 const settleAndCheck = async (session: Session, options: FlashOptions, units: number, records: readonly BuyerRecord[], openingAt: number): Promise<Settled> => {
   const answeredAt = Date.now();
-  const boundMs = (options.reservationTtlSeconds + 15) * 1_000;
+  const boundMs = options.outcomeBoundSeconds * 1_000;
   let lag: LagReading | undefined;
   let underOneSecondAfterMs: number | null = null;
   for (;;) {
@@ -214,7 +218,7 @@ const settleAndCheck = async (session: Session, options: FlashOptions, units: nu
 const runSale = async (name: RunName, options: FlashOptions, outDir: string): Promise<RunReport> => {
   const plan = planOf(name);
   process.stderr.write(`\nrun ${name}: ${plan.title} (${options.buyers.toLocaleString('en-US')} buyers, ${options.units} units, ${options.apis} API processes, ${plan.projectors} projector${plan.projectors > 1 ? 's' : ''})\n`);
-  return withCluster(options, plan.projectors, options.units, async (session) => {
+  return withCluster(name, outDir, options, plan.projectors, options.units, async (session) => {
     const openingAt = Date.now() + 1_500;
     const resultFile = join(outDir, `${name}.buyers.json`);
     const settings: BuyersSettings = {
@@ -271,7 +275,7 @@ const OVERLOAD_UNITS = 1_000_000;
 
 const runOverload = async (options: FlashOptions, outDir: string): Promise<RunReport> => {
   process.stderr.write(`\nrun overload: a ramp of checkout rates to the knee, then twice the knee, then half the sustainable rate\n`);
-  return withCluster(options, 1, OVERLOAD_UNITS, async (session) => {
+  return withCluster('overload', outDir, options, 1, OVERLOAD_UNITS, async (session) => {
     const resultFile = join(outDir, 'overload.ramp.json');
     const settings: RampSettings = {
       apis: session.cluster.apis.map((a) => a.url ?? ''),
