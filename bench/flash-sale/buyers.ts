@@ -64,7 +64,7 @@ const checkout = async (record: BuyerRecord, token: string): Promise<{ orderId: 
     const latencyMs = Date.now() - started;
     record.attempts = attempt;
     const code = answer.kind === 'data' ? 'ok' : answer.code;
-    checkouts.push({ t: since(), latencyMs, code });
+    checkouts.push({ t: since(), latencyMs, code, ...(answer.kind === 'transport' || answer.wireMs === undefined ? {} : { wireMs: answer.wireMs }) });
     if (answer.kind === 'data') {
       const placed = recordOf(answer.data.placeOrder);
       const orderId = stringOf(placed?.orderId);

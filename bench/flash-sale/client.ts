@@ -3,14 +3,29 @@
  * process), and graphql-ws subscriptions over WebSocket, as a front end would use them. Every
  * answer is classified once: data, a coded GraphQL error, an HTTP refusal, or a transport error.
  */
+import diagnostics from 'node:diagnostics_channel';
 import { Pool } from 'undici';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
+/**
+ * When each request's headers went onto a connection (undici's `undici:client:sendHeaders`
+ * channel), by the `x-flash-request` header this client sets: a request waits in the pool's queue
+ * while every connection is busy, and its time on the wire starts only then.
+ */
+const sentAt = new Map<string, number>();
+const REQUEST_HEADER = /\r\nx-flash-request: (\d+)\r\n/i;
+diagnostics.subscribe('undici:client:sendHeaders', (message) => {
+  const headers = typeof message === 'object' && message !== null && 'headers' in message && typeof message.headers === 'string' ? message.headers : '';
+  const id = REQUEST_HEADER.exec(headers)?.[1];
+  if (id !== undefined) sentAt.set(id, performance.now());
+});
+let requests = 0;
+
 export type Answer =
-  | { readonly kind: 'data'; readonly status: number; readonly data: Readonly<Record<string, unknown>> }
+  | { readonly kind: 'data'; readonly status: number; readonly data: Readonly<Record<string, unknown>>; readonly wireMs?: number }
   /** A coded error: GraphQL `extensions.code`, or an HTTP status without one (`HTTP_<status>`). */
-  | { readonly kind: 'refused'; readonly status: number; readonly code: string; readonly message: string; readonly retryAfterSeconds: number | undefined }
+  | { readonly kind: 'refused'; readonly status: number; readonly code: string; readonly message: string; readonly retryAfterSeconds: number | undefined; readonly wireMs?: number }
   /** No answer: the connection failed, was reset or timed out (the request may or may not have run). */
   | { readonly kind: 'transport'; readonly code: string; readonly message: string };
 
@@ -49,11 +64,12 @@ export const graphqlClient = (url: string, connections: number): GraphqlClient =
   return {
     url,
     post: async (query, variables, token, timeoutMs = 30_000) => {
+      const id = String(++requests);
       try {
         const response = await pool.request({
           path: '/graphql',
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+          headers: { 'content-type': 'application/json', 'x-flash-request': id, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
           body: JSON.stringify({ query, variables }),
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
@@ -65,10 +81,14 @@ export const graphqlClient = (url: string, connections: number): GraphqlClient =
         } catch {
           body = text;
         }
-        return classify(response.statusCode, body, response.headers['retry-after']);
+        const answer = classify(response.statusCode, body, response.headers['retry-after']);
+        const sent = sentAt.get(id);
+        return sent === undefined || answer.kind === 'transport' ? answer : { ...answer, wireMs: performance.now() - sent };
       } catch (error) {
         const code = recordOf(error)?.code;
         return { kind: 'transport', code: typeof code === 'string' ? code : 'UND_ERR', message: error instanceof Error ? error.message : String(error) };
+      } finally {
+        sentAt.delete(id);
       }
     },
     close: () => pool.close(),

@@ -31,8 +31,11 @@ export interface BuyersSettings {
 /** One answered request, or one buyer's final answer: ms since the opening, latency, code ('ok' when accepted). */
 export interface Sample {
   readonly t: number;
+  /** From the request's start (a buyer's click; a queued request's wait for a connection included). */
   readonly latencyMs: number;
   readonly code: string;
+  /** From its headers going onto a connection to its answer: the server's time. */
+  readonly wireMs?: number;
 }
 
 /** `accepted`: the checkout was accepted and the buyer did not wait for the outcome (the overload ramp). */

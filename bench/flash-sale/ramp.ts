@@ -57,6 +57,7 @@ const phase = async (name: string, rate: number, seconds: number): Promise<RampP
           const placed = answer.data.placeOrder;
           if (typeof placed === 'object' && placed !== null && 'orderId' in placed && typeof placed.orderId === 'string') record.orderId = placed.orderId;
           record.told = 'accepted';
+          record.acceptedAt = sample.t;
         } else {
           record.told = answer.kind === 'transport' ? 'error' : 'refused';
           record.reason = sample.code;

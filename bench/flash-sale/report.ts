@@ -72,7 +72,8 @@ export const figureRows = (report: RunReport): Array<readonly [string, string]> 
     ['cancelled, by reason', counts(s.cancelledByReason)],
     ['refused, by reason', counts(s.refusedByReason)],
     ['errors (checkout answers), by code', counts(s.errorsByCode)],
-    ['checkout p50 / p95 / p99', spread(s.checkoutMs)],
+    ['checkout p50 / p95 / p99 (on the wire)', spread(s.checkoutMs)],
+    ['checkout p50 / p95 / p99 (from the click, queue included)', spread(s.checkoutFromClickMs)],
     ['final answer after the opening p50 / p95 / p99', spread(s.finalAnswerMs)],
     ['every buyer answered after', ms(s.allAnsweredMs)],
     ['board first showed 0 left / every unit sold', `${ms(s.boardFirstSoldOutMs)} / ${ms(s.boardAllSoldMs)}`],
@@ -96,7 +97,8 @@ export const targetLines = (report: RunReport): string => {
   if (s === undefined) return '';
   const lines = [
     [`every buyer's final answer within 10 s of the opening`, s.allAnsweredMs <= 10_000, `${n(Math.round(s.allAnsweredMs))} ms`],
-    ['p99 checkout under 1 s', (s.checkoutMs.p99 ?? Infinity) < 1_000, ms(s.checkoutMs.p99)],
+    ['p99 checkout under 1 s (on the wire)', (s.checkoutMs.p99 ?? Infinity) < 1_000, ms(s.checkoutMs.p99)],
+    ['p99 checkout under 1 s (from the click)', (s.checkoutFromClickMs.p99 ?? Infinity) < 1_000, ms(s.checkoutFromClickMs.p99)],
   ] as const;
   return `${lines.map(([what, met, value]) => `${met ? 'MET   ' : 'MISSED'}  target: ${what}: ${value}`).join('\n')}\n`;
 };

@@ -36,7 +36,10 @@ export interface RunSummary {
   readonly cancelledByReason: Readonly<Record<string, number>>;
   readonly refusedByReason: Readonly<Record<string, number>>;
   readonly errorsByCode: Readonly<Record<string, number>>;
+  /** A checkout's time on the wire: from its headers going onto a connection to its answer. */
   readonly checkoutMs: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null; readonly max: number | null };
+  /** From the buyer's click: the wait for a free connection in the load generator included. */
+  readonly checkoutFromClickMs: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null; readonly max: number | null };
   readonly finalAnswerMs: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null; readonly max: number | null };
   readonly allAnsweredMs: number;
   readonly boardFirstSoldOutMs: number | null;
@@ -67,7 +70,8 @@ export const summarize = (result: BuyersResult, facts: LogFacts): RunSummary => 
     cancelledByReason: countBy(outcomes.filter((o) => o?.type === 'OrderCancelled').map((o) => reasonOf(o?.reason))),
     refusedByReason: countBy(records.filter((r) => r.told === 'refused' || r.told === 'error').map((r) => r.reason ?? 'unknown')),
     errorsByCode: countBy(result.checkouts.filter((s) => s.code !== 'ok').map((s) => s.code)),
-    checkoutMs: stats(result.checkouts.map((s) => s.latencyMs)),
+    checkoutMs: stats(result.checkouts.flatMap((s) => (s.wireMs === undefined ? [] : [s.wireMs]))),
+    checkoutFromClickMs: stats(result.checkouts.map((s) => s.latencyMs)),
     finalAnswerMs: stats(records.flatMap((r) => (r.finalAt === undefined ? [] : [r.finalAt]))),
     allAnsweredMs: result.allAnsweredAt,
     boardFirstSoldOutMs: result.board.firstSoldOutAt,
@@ -95,7 +99,7 @@ export const bucketsOf = (result: BuyersResult, bucketSeconds: number): Buckets 
   const requests = zeros();
   const latencies: number[][] = Array.from({ length: count }, () => []);
   for (const sample of [...result.checkouts, ...result.reads]) requests[index(sample)] = (requests[index(sample)] ?? 0) + 1;
-  for (const sample of result.checkouts) latencies[index(sample)]?.push(sample.latencyMs);
+  for (const sample of result.checkouts) latencies[index(sample)]?.push(sample.wireMs ?? sample.latencyMs);
   const outcomes = { confirmed: zeros(), cancelled: zeros(), refused: zeros(), errors: zeros() };
   for (const sample of result.finals) {
     const series = sample.code === 'confirmed' ? outcomes.confirmed : sample.code === 'cancelled' ? outcomes.cancelled : sample.code === 'refused' ? outcomes.refused : outcomes.errors;

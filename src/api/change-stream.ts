@@ -2,8 +2,9 @@
  * Turns pub/sub notices into an async iterable for a subscription: subscribe first, then read the
  * current state (so nothing committed in between is missed), deliver states in position order and
  * only those newer than the last one delivered (or than `after`, when resuming). While notices
- * are not arriving (Redis down) it reads the read model every second instead, and once more when
- * they come back. Ends when `signal` aborts; unsubscribes on the way out.
+ * are not arriving (Redis down) it reads the read model every second instead, and for ten seconds
+ * after they come back (a publisher may reconnect later). Ends when `signal` aborts; unsubscribes
+ * on the way out.
  */
 import type { Notice, Unsubscribe } from '../projections/cache/index.js';
 
@@ -30,7 +31,21 @@ export interface ChangeStreamSource<T> {
 /** How often a subscription reads the read model while notices are not arriving. */
 export const NOTICE_GAP_POLL_MS = 1_000;
 
-export async function* changeStream<T>(source: ChangeStreamSource<T>, after: bigint | undefined, signal: AbortSignal, pollMs = NOTICE_GAP_POLL_MS): AsyncGenerator<T> {
+/**
+ * How long it goes on reading after notices came back. The publishers (the projector processes)
+ * reconnect to Redis on their own backoff, possibly later than this subscriber: a change they
+ * committed in between was announced to nobody. Every client reconnects within RECONNECT_MAX_MS
+ * (src/platform/redis.ts) plus its connect timeout of a returned Redis; this covers that twice.
+ */
+export const NOTICE_RESYNC_WINDOW_MS = 10_000;
+
+export async function* changeStream<T>(
+  source: ChangeStreamSource<T>,
+  after: bigint | undefined,
+  signal: AbortSignal,
+  pollMs = NOTICE_GAP_POLL_MS,
+  resyncWindowMs = NOTICE_RESYNC_WINDOW_MS,
+): AsyncGenerator<T> {
   const queue: Notice[] = [];
   let wake: (() => void) | undefined;
   const onAbort = (): void => wake?.();
@@ -44,24 +59,31 @@ export async function* changeStream<T>(source: ChangeStreamSource<T>, after: big
   const unwatch = source.watchNotices?.(() => wake?.());
   try {
     let last = after ?? -1n;
-    // Resuming from a token, or subscribing while notices are down: read the truth first.
-    let wasLive = after === undefined ? live() : false;
+    let wasLive = live();
+    // Until then the read model is read every pollMs (notices down, or back only lately).
+    let readUntil = wasLive ? 0 : Number.POSITIVE_INFINITY;
+    // Resuming from a token: read the truth once, first.
+    let readOnce = after !== undefined;
     while (!signal.aborted) {
       const liveNow = live();
-      if (!liveNow || !wasLive) {
+      if (!liveNow) readUntil = Number.POSITIVE_INFINITY;
+      else if (!wasLive) readUntil = Date.now() + resyncWindowMs;
+      wasLive = liveNow;
+      const reading = Date.now() < readUntil;
+      if (reading || readOnce) {
+        readOnce = false;
         const now = await source.current(last);
         if (now !== undefined && source.positionOf(now) > last) {
           last = source.positionOf(now);
           yield now;
         }
       }
-      wasLive = liveNow;
       const notice = queue.shift();
       if (notice === undefined) {
         await new Promise<void>((resolve) => {
           wake = resolve;
-          // Without notices nothing would wake us: poll.
-          if (!liveNow) setTimeout(resolve, pollMs);
+          // Without (reliable) notices nothing would wake us: poll.
+          if (reading) setTimeout(resolve, pollMs);
         });
         wake = undefined;
         continue;
