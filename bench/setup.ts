@@ -32,8 +32,8 @@ export const redact = (url: string): string => {
   return parsed.toString();
 };
 
-/** Drops and recreates `keel_bench` on the server of `adminUrl`; returns its URL. */
-const freshPostgresDatabase = async (adminUrl: string, database: string): Promise<string> => {
+/** Drops and recreates `database` on the server of `adminUrl`; returns its URL. */
+export const freshPostgresDatabase = async (adminUrl: string, database: string): Promise<string> => {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {

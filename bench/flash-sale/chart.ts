@@ -132,8 +132,23 @@ const checkLengths = (input: RunChartInput): void => {
 };
 
 /** The ECharts option of the chart (exported for tests and for anyone who wants another renderer). */
-export const runChartOption = (input: RunChartInput): ChartOption => {
-  checkLengths(input);
+/**
+ * Several faults close together would print their labels over each other: they are numbered on
+ * the chart and named, by number, in the subtitle.
+ */
+const numberedFaults = (input: RunChartInput): RunChartInput => {
+  if (input.faults.length < 2) return input;
+  const legend = input.faults.map((fault, i) => `${i + 1}: ${fault.label}`).join('   ');
+  return {
+    ...input,
+    subtitle: input.subtitle === undefined ? `faults ${legend}` : `${input.subtitle}; faults ${legend}`,
+    faults: input.faults.map((fault, i) => ({ ...fault, label: String(i + 1) })),
+  };
+};
+
+export const runChartOption = (given: RunChartInput): ChartOption => {
+  checkLengths(given);
+  const input = numberedFaults(given);
   const width = input.width ?? CHART_WIDTH;
   const height = input.height ?? CHART_HEIGHT;
   const gridHeight = (height - TOP_GRID_TOP - GAP_BETWEEN_GRIDS - BOTTOM) / 2;

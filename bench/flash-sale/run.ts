@@ -15,6 +15,7 @@ import pg from 'pg';
 import { signToken } from '../../src/api/tokens.js';
 import { openEventStore } from '../../src/eventstore/open.js';
 import { openDatabase } from '../../src/platform/database.js';
+import { freshPostgresDatabase } from '../setup.js';
 import { startCluster } from './cluster.js';
 import type { Cluster } from './cluster.js';
 import { graphqlClient } from './client.js';
@@ -37,20 +38,6 @@ const PRODUCT = 'flash-sale-product';
 const PRICE = 2_500;
 const CURRENCY = 'EUR';
 const log = (line: string): void => void process.stderr.write(`  ${line}\n`);
-
-const freshDatabase = async (adminUrl: string): Promise<string> => {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${DATABASE}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${DATABASE}`;
-  return url.toString();
-};
 
 const admin = (secret: string): string => signToken({ subject: 'flash-admin', roles: ['admin'], secret, expiresInSeconds: 3_600 });
 
@@ -133,7 +120,7 @@ const withCluster = async <T>(label: string, outDir: string, options: FlashOptio
   const adminUrl = process.env.KEEL_TEST_DATABASE_URL;
   const redisUrl = process.env.KEEL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   if (adminUrl === undefined) throw new Error('KEEL_TEST_DATABASE_URL is not set: run it as `npm run bench:flash-sale` (it finds or starts PostgreSQL and Redis).');
-  const databaseUrl = await freshDatabase(adminUrl);
+  const databaseUrl = await freshPostgresDatabase(adminUrl, DATABASE);
   const jwtSecret = randomBytes(32).toString('hex');
   const redisKeyPrefix = `keel-flash:${randomBytes(4).toString('hex')}:`;
   const cluster = await startCluster({
