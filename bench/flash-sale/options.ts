@@ -68,7 +68,7 @@ export const parseFlashOptions = (argv: readonly string[]): FlashOptions => {
     .option('--outcome-bound-seconds <n>', "every order's outcome within this many seconds of the last accepted checkout (the invariant's bound)", integer(1, 3_600), 90)
     .option('--overload', 'also run the overload ramp (the knee, then twice the knee)', false)
     .option('--ramp-rates <list>', 'checkouts per second of the ramp steps, rising', rateList, [50, 100, 200, 300, 400, 500, 600, 800, 1_000, 1_200, 1_500, 2_000, 2_500, 3_000])
-    .exitOverride();
+  // commander prints the help or the error itself, and exits 0 for --help, 1 for a bad option.
   program.parse([...argv], { from: 'user' });
   const o = program.opts<{ runs: RunName[]; buyers: number; units: number; apis: number; connections: number; subscribePercent: number; pollIntervalMs: number; reservationTtlSeconds: number; paymentLatencyMs: number; paymentFailureRate: number; waitSeconds: number; outcomeBoundSeconds: number; overload: boolean; rampRates: number[] }>();
   return {
