@@ -15,8 +15,11 @@ export interface ChangeStreamSource<T> {
    * undefined if there is none yet or nothing changed.
    */
   current(since: bigint): Promise<T | undefined>;
-  /** The state a notice announces (re-read, or decoded from its payload); undefined to skip it. */
-  fromNotice(notice: Notice): Promise<T | undefined>;
+  /**
+   * The state a notice announces (re-read, or decoded from its payload), if it changed after
+   * position `since` (the last state delivered); undefined to skip it.
+   */
+  fromNotice(notice: Notice, since: bigint): Promise<T | undefined>;
   positionOf(value: T): bigint;
   /**
    * Whether notices arrive now (the Redis notice subscription is up); absent: always. While they
@@ -89,7 +92,7 @@ export async function* changeStream<T>(
         continue;
       }
       if (notice.position <= last) continue;
-      const value = await source.fromNotice(notice);
+      const value = await source.fromNotice(notice, last);
       if (value === undefined || source.positionOf(value) <= last) continue;
       last = source.positionOf(value);
       yield value;

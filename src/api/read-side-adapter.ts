@@ -23,7 +23,7 @@ import {
   productTopic,
 } from '../projections/read-models/index.js';
 import { changeStream } from './change-stream.js';
-import type { AvailabilityView, ProductView, ProjectionStatus, ReadName, ReadSide } from './read-side.js';
+import type { AvailabilityView, OrderDetail, ProductView, ProjectionStatus, ReadName, ReadSide } from './read-side.js';
 
 /** Which projections each read depends on (what a consistency token waits for). */
 export const PROJECTIONS_READ: { readonly [R in ReadName]: readonly string[] } = {
@@ -35,6 +35,10 @@ export const PROJECTIONS_READ: { readonly [R in ReadName]: readonly string[] } =
 
 /** The order events that change its status (what `orderStatusChanged` reports). */
 const STATUS_EVENTS: ReadonlySet<string> = new Set(['OrderPlaced', 'OrderConfirmed', 'OrderCancelled']);
+
+/** The order if an event after `since` changed its status, else undefined. */
+const statusChangedSince = (order: OrderDetail | undefined, since: bigint): OrderDetail | undefined =>
+  order?.timeline.some((t) => STATUS_EVENTS.has(t.eventType) && t.position > since) === true ? order : undefined;
 
 /**
  * A running projection whose oldest unapplied event is older than this is stalled (GET /ready
@@ -126,16 +130,17 @@ export const createReadSide = (deps: ReadSideDeps): ReadSide => {
           // status changed after `since`.
           current: async (since) => {
             await replayed((replica) => replica.primaryCheckpoint(ORDERS));
-            const order = await getOrder(db, orderId);
-            const changed = order?.timeline.some((t) => STATUS_EVENTS.has(t.eventType) && t.position > since);
-            return changed === true ? order : undefined;
+            return statusChangedSince(await getOrder(db, orderId), since);
           },
           // Only changes of the status; the row is re-read, PostgreSQL being the truth (on a
-          // replica, once it has replayed the notice's batch).
-          fromNotice: async (notice) => {
+          // replica, once it has replayed the notice's batch). A batch that applied the order's
+          // placement and a later event of it announces one notice past the placement: the order
+          // is delivered only if its status changed after what the subscriber has (a race seen
+          // in CI delivered PENDING to a subscriber resuming from the placement's token).
+          fromNotice: async (notice, since) => {
             if (notice.payload.statusChanged === false) return undefined;
             await replayed(() => notice.position);
-            return getOrder(db, orderId);
+            return statusChangedSince(await getOrder(db, orderId), since);
           },
           positionOf: (order) => order.updatedPosition,
           ...noticesLive,

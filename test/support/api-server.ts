@@ -21,8 +21,7 @@ export interface ApiServer {
 }
 
 export const startApiServer = async (env: Record<string, string>): Promise<ApiServer> => {
-  // Load shedding off (see NO_SHEDDING in api-app.ts): a busy test machine must not turn into 503s.
-  const keel = spawnKeel({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', JWT_SECRET: E2E_JWT_SECRET, OVERLOAD_MAX_IN_FLIGHT: '0', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '0', ...env });
+  const keel = spawnKeel({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', JWT_SECRET: E2E_JWT_SECRET, ...env });
   const url = await keel.waitForUrl();
   return {
     url,

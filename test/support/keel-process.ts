@@ -28,7 +28,8 @@ export const spawnKeel = (env: Record<string, string>, args?: readonly string[])
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'EVENTSTORE_URL', 'PORT', 'HOST', 'KEEL_DATA_DIR', 'JWT_SECRET']) delete base[name];
   const child = spawn(process.execPath, args === undefined ? ['--import', 'tsx', 'src/main.ts'] : ['bin/keel.js', ...args], {
     cwd: root,
-    env: { ...base, ...env },
+    // Load shedding off unless a test sets it: a busy test machine must not turn into 503s.
+    env: { ...base, OVERLOAD_MAX_IN_FLIGHT: '0', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

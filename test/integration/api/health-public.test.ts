@@ -18,7 +18,7 @@ import { apiSettingsOf } from '../../../src/api/settings.js';
 import { createApiWriteSide } from '../../../src/api/write-side.js';
 import { loadConfig } from '../../../src/platform/config.js';
 import { createLogger } from '../../../src/platform/logger.js';
-import { TEST_JWT_SECRET, tokenFor } from '../../support/api-app.js';
+import { NO_SHEDDING, TEST_JWT_SECRET, tokenFor } from '../../support/api-app.js';
 import { commandsOn, openWriteSide } from '../../support/write-side.js';
 import type { WriteSide } from '../../support/write-side.js';
 
@@ -63,7 +63,7 @@ describe('GET /health and GET /ready in public', () => {
         done();
       },
     });
-    const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info' });
+    const config = loadConfig({ ...NO_SHEDDING, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info' });
     const { handler, commerce } = commandsOn(side.store);
     const app = buildApp({
       logger: createLogger(config, capture),

@@ -27,7 +27,7 @@ import { readModels } from '../../../src/projections/read-models/index.js';
 import { loadConfig } from '../../../src/platform/config.js';
 import { openDatabase } from '../../../src/platform/database.js';
 import type { DatabaseHandle } from '../../../src/platform/database.js';
-import { codes, gql, openApiHarness, silentLogger, TEST_JWT_SECRET, tokenFor } from '../../support/api-app.js';
+import { codes, gql, NO_SHEDDING, openApiHarness, silentLogger, TEST_JWT_SECRET, tokenFor } from '../../support/api-app.js';
 import type { ApiHarness } from '../../support/api-app.js';
 import { subscribe, wsClient } from '../../support/api-ws.js';
 import { commandsOn, openWriteSide } from '../../support/write-side.js';
@@ -188,7 +188,7 @@ describe('write path and read path on separate PostgreSQL credentials', () => {
   it('the inspector reads the event log on an admin-only path of its own; public queries cannot reach it', async () => {
     // As in a Keel process: GraphQL queries on the read side (here the reader role, no event store),
     // the inspector on the event store and the primary database (here the owner, as the projector engine).
-    const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', CONSISTENCY_WAIT_MS: '30000' });
+    const config = loadConfig({ ...NO_SHEDDING, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', CONSISTENCY_WAIT_MS: '30000' });
     const { handler, commerce } = commandsOn(writerStore);
     const app = buildApp({
       logger: silentLogger(),

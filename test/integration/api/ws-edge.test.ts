@@ -19,7 +19,7 @@ import { apiSettingsOf } from '../../../src/api/settings.js';
 import { createApiWriteSide } from '../../../src/api/write-side.js';
 import { loadConfig } from '../../../src/platform/config.js';
 import { createLogger } from '../../../src/platform/logger.js';
-import { TEST_JWT_SECRET, tokenFor } from '../../support/api-app.js';
+import { NO_SHEDDING, TEST_JWT_SECRET, tokenFor } from '../../support/api-app.js';
 import { initRawSocket, openRawSocket } from '../../support/api-ws-raw.js';
 import type { RawGraphqlSocket, WsMessage } from '../../support/api-ws-raw.js';
 import { commandsOn, openWriteSide } from '../../support/write-side.js';
@@ -134,7 +134,7 @@ describe('the WebSocket edge: limits, caps, errors after start, token lifetime',
         done();
       },
     });
-    const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', ...env });
+    const config = loadConfig({ ...NO_SHEDDING, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', ...env });
     const { handler, commerce } = commandsOn(side.store);
     const readSide = standIn();
     const app = buildApp({
