@@ -23,8 +23,8 @@ export interface ChangeStreamSource<T> {
   positionOf(value: T): bigint;
   /**
    * Whether notices arrive now (the Redis notice subscription is up); absent: always. While they
-   * do not, the state is read again every `pollMs`, and once more when they come back: a change
-   * announced while Redis was down would otherwise never reach the subscriber.
+   * do not, and for `resyncWindowMs` after they come back, the state is read every `pollMs`: a
+   * change announced while Redis was down would otherwise never reach the subscriber.
    */
   noticesLive?(): boolean;
   /** Calls `listener` whenever notices stop or start arriving; returns the way to stop. */

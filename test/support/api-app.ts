@@ -9,6 +9,7 @@ import { buildApp } from '../../src/api/app.js';
 import type { ApiDeps } from '../../src/api/app.js';
 import { createInspectorDeps } from '../../src/api/inspector/index.js';
 import type { ReadSide } from '../../src/api/read-side.js';
+import { NO_SHEDDING } from './no-shedding.js';
 import { apiSettingsOf } from '../../src/api/settings.js';
 import { signToken } from '../../src/api/tokens.js';
 import type { Role } from '../../src/api/tokens.js';
@@ -25,11 +26,7 @@ export const TEST_JWT_SECRET = 'api-test-secret-0123456789abcdef0123456789';
 export const silentLogger = () =>
   createLogger({ logLevel: 'silent', nodeEnv: 'test' }, new Writable({ write: (_c, _e, done) => done() }));
 
-/**
- * Load shedding off: a test machine busy with other test files can hold an event loop past the
- * thresholds, and a 503 there would say nothing about the test. load-shedding.test.ts turns it on.
- */
-export const NO_SHEDDING = { OVERLOAD_MAX_IN_FLIGHT: '0', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '0' } as const;
+export { NO_SHEDDING } from './no-shedding.js';
 
 export const tokenFor = (subject: string, roles: readonly Role[], secret = TEST_JWT_SECRET, expiresInSeconds = 3600): string =>
   signToken({ subject, roles, secret, expiresInSeconds });

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { within } from './within.js';
+import { NO_SHEDDING } from './no-shedding.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -29,7 +30,7 @@ export const spawnKeel = (env: Record<string, string>, args?: readonly string[])
   const child = spawn(process.execPath, args === undefined ? ['--import', 'tsx', 'src/main.ts'] : ['bin/keel.js', ...args], {
     cwd: root,
     // Load shedding off unless a test sets it: a busy test machine must not turn into 503s.
-    env: { ...base, OVERLOAD_MAX_IN_FLIGHT: '0', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: '0', ...env },
+    env: { ...base, ...NO_SHEDDING, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
