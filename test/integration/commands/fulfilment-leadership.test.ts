@@ -83,6 +83,8 @@ describe('the order process manager across processes', () => {
     await h.place('lead-order-2', [{ sku: 'LEAD-1', quantity: 1 }]);
     await h.until('order 2 confirmed', h.statusOf('lead-order-2', 'confirmed'));
     expect(h.provider.calls).toBe(2);
+    // The stock is committed in reaction to OrderConfirmed, a step after the order's status.
+    await h.until('stock committed', async () => (await h.stock('LEAD-1')).sold === 2);
     expect(await h.stock('LEAD-1')).toEqual({ received: 10, reserved: 0, sold: 2 });
   });
 });
