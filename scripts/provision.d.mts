@@ -10,6 +10,8 @@ export interface Facts {
     readonly curl: boolean;
     readonly jq: boolean;
     readonly chromium: boolean;
+    /** Both `prometheus` and `promtool` on the PATH (Debian's `prometheus` package). */
+    readonly prometheus: boolean;
   };
   /** The installed PostgreSQL's major version (server, else client), if any. */
   readonly pgMajor: number | undefined;

@@ -67,6 +67,14 @@ export const REQUIREMENTS = [
     needed: () => true,
     why: `test/e2e/api/graphiql-browser.test.ts drives ${CHROMIUM_PATH} through playwright-core (no browser is downloaded)`,
   },
+  {
+    // Debian's package brings both binaries (and the classic web UI the screenshot script opens).
+    name: 'Prometheus and promtool',
+    present: 'prometheus',
+    package: () => 'prometheus',
+    needed: () => true,
+    why: 'promtool checks and unit-tests the alert rules (test/integration/ops/alert-rules.test.ts), and test/e2e/ops/prometheus.test.ts runs a real Prometheus that scrapes a running Keel',
+  },
 ];
 
 /**
@@ -138,6 +146,7 @@ export function probeMachine(env = process.env) {
       curl: onPath('curl'),
       jq: onPath('jq'),
       chromium: existsSync(CHROMIUM_PATH),
+      prometheus: onPath('prometheus') && onPath('promtool'),
     },
     pgMajor,
     databaseUrlGiven: Boolean(env.DATABASE_URL),
@@ -189,7 +198,7 @@ export function provision(env = process.env) {
 
 /**
  * @typedef {object} Facts
- * @property {{ postgres: boolean, pgBasebackup: boolean, redisServer: boolean, curl: boolean, jq: boolean, chromium: boolean }} present
+ * @property {{ postgres: boolean, pgBasebackup: boolean, redisServer: boolean, curl: boolean, jq: boolean, chromium: boolean, prometheus: boolean }} present
  * @property {number | undefined} pgMajor
  * @property {boolean} databaseUrlGiven
  * @property {boolean} redisUrlGiven

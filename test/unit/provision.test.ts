@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { missingRequirements, planProvision } from '../../scripts/provision.mjs';
 import type { Facts } from '../../scripts/provision.mjs';
 
-const allPresent: Facts['present'] = { postgres: true, pgBasebackup: true, redisServer: true, curl: true, jq: true, chromium: true };
+const allPresent: Facts['present'] = { postgres: true, pgBasebackup: true, redisServer: true, curl: true, jq: true, chromium: true, prometheus: true };
 
 /** A Debian 12 machine as root with apt-get and everything installed, changed by `overrides`. */
 const machine = (overrides: Partial<Omit<Facts, 'present'>> = {}, present: Partial<Facts['present']> = {}): Facts => ({
@@ -22,7 +22,7 @@ const machine = (overrides: Partial<Omit<Facts, 'present'>> = {}, present: Parti
 
 /** A fresh machine of the CI kind: PostgreSQL 15 installed, nothing else. */
 const fresh = (overrides: Partial<Omit<Facts, 'present'>> = {}): Facts =>
-  machine(overrides, { redisServer: false, curl: false, jq: false, chromium: false });
+  machine(overrides, { redisServer: false, curl: false, jq: false, chromium: false, prometheus: false });
 
 describe('planProvision: what npm test does about the machine', () => {
   it('does nothing when everything is present', () => {
@@ -32,13 +32,16 @@ describe('planProvision: what npm test does about the machine', () => {
 
   it('as root with apt-get, installs exactly what is missing, each with why', () => {
     const plan = planProvision(fresh());
-    expect(plan).toMatchObject({ action: 'install', packages: ['redis-server', 'curl', 'jq', 'chromium'] });
+    expect(plan).toMatchObject({ action: 'install', packages: ['redis-server', 'curl', 'jq', 'chromium', 'prometheus'] });
     if (plan.action !== 'install') throw new Error('not an install');
-    expect(plan.reasons).toHaveLength(4);
+    expect(plan.reasons).toHaveLength(5);
     expect(plan.reasons.find((r) => r.startsWith('chromium'))).toContain('test/e2e/api/graphiql-browser.test.ts');
     expect(plan.reasons.find((r) => r.startsWith('jq'))).toContain('test/e2e/api/write-path.test.ts');
     expect(plan.reasons.find((r) => r.startsWith('curl'))).toContain('test/e2e/api/write-path.test.ts');
     expect(plan.reasons.find((r) => r.startsWith('redis-server'))).toContain('rate limits');
+    const prometheus = plan.reasons.find((r) => r.startsWith('prometheus'));
+    expect(prometheus).toContain('test/integration/ops/alert-rules.test.ts');
+    expect(prometheus).toContain('test/e2e/ops/prometheus.test.ts');
 
     expect(planProvision(machine({}, { jq: false }))).toEqual({ action: 'install', packages: ['jq'], reasons: [expect.stringContaining('README')] });
   });
@@ -67,8 +70,8 @@ describe('planProvision: what npm test does about the machine', () => {
     const plan = planProvision(fresh({ root: false }));
     if (plan.action !== 'stop') throw new Error(`expected a stop, got ${plan.action}`);
     const lines = plan.message.split('\n');
-    expect(lines.at(-1)).toBe('Install them with: sudo apt-get install -y redis-server curl jq chromium');
-    expect(lines.filter((l) => l.startsWith('  - ')).map((l) => l.slice(4, l.indexOf(':')))).toEqual(['redis-server', 'curl', 'jq', 'Chromium']);
+    expect(lines.at(-1)).toBe('Install them with: sudo apt-get install -y redis-server curl jq chromium prometheus');
+    expect(lines.filter((l) => l.startsWith('  - ')).map((l) => l.slice(4, l.indexOf(':')))).toEqual(['redis-server', 'curl', 'jq', 'Chromium', 'Prometheus and promtool']);
     expect(plan.message).toContain('/usr/bin/chromium');
   });
 
@@ -77,6 +80,16 @@ describe('planProvision: what npm test does about the machine', () => {
       const plan = planProvision(machine({ root, aptGet: false }, { redisServer: false }));
       expect(plan).toEqual({ action: 'stop', message: expect.stringContaining("with your system's package manager (on Debian/Ubuntu: sudo apt-get install -y redis-server)") });
     }
+  });
+
+  it('installs Debian\'s prometheus package when prometheus or promtool is missing (the alert-rule and scrape tests)', () => {
+    expect(planProvision(machine({}, { prometheus: false }))).toEqual({
+      action: 'install',
+      packages: ['prometheus'],
+      reasons: [expect.stringContaining('promtool')],
+    });
+    // Needed whatever URLs are given: no server URL stands in for it.
+    expect(planProvision(machine({ databaseUrlGiven: true, redisUrlGiven: true }, { prometheus: false }))).toMatchObject({ packages: ['prometheus'] });
   });
 
   it('lists a package once even when it provides two missing things', () => {
