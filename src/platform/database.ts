@@ -50,11 +50,19 @@ export interface OpenDatabaseOptions {
 
 export const DEFAULT_POOL_SIZE = 16;
 
+/**
+ * How long opening a connection (and waiting for a free one in the pool) may take. node-postgres
+ * waits for ever by default, so a server that stops answering (a partition) would hang every
+ * request that needs a new connection. Queries on open connections are bounded only by the URL's
+ * `query_timeout` parameter (docs/operations/degradation-and-tls.md).
+ */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
 export const openDatabase = async (options: OpenDatabaseOptions): Promise<DatabaseHandle> =>
   options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? DEFAULT_POOL_SIZE) : openPglite(options.dataDir);
 
 const openPostgres = async (url: string, poolSize: number): Promise<DatabaseHandle> => {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'keel' });
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'keel', connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   // A client that loses its server emits 'error': on the pool while idle, on the client itself
   // while checked out (pg-pool removes its own listener then). Unhandled, either would crash the
   // process; the query in flight already fails with the error, and pg-pool discards the broken
@@ -76,7 +84,7 @@ const openPostgres = async (url: string, poolSize: number): Promise<DatabaseHand
 };
 
 const openDedicated = async (url: string): Promise<DedicatedSession> => {
-  const client = new pg.Client({ connectionString: url, application_name: 'keel-session' });
+  const client = new pg.Client({ connectionString: url, application_name: 'keel-session', connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   let markLost: () => void = () => {};
   const lost = new Promise<void>((resolve) => (markLost = resolve));
   client.on('error', () => markLost());
@@ -280,7 +288,7 @@ class PgListener {
   }
 
   private async open(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: 'keel-listen' });
+    const client = new pg.Client({ connectionString: this.url, application_name: 'keel-listen', connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     const lost = (): void => {
       if (this.client !== client) return;
       this.client = undefined;

@@ -69,6 +69,7 @@ export const ERROR_CODES = {
   KEEL_ERR_RATE_LIMITED: 'The client sent more than RATE_LIMIT_MAX requests in one RATE_LIMIT_WINDOW_MS window.',
   KEEL_ERR_OVERLOADED: 'The API process is overloaded (OVERLOAD_* thresholds) and refused the request before running it; retry after Retry-After seconds.',
   KEEL_ERR_READ_SIDE_UNAVAILABLE: 'This process cannot answer queries: no read side is wired into it.',
+  KEEL_ERR_DATABASE_UNAVAILABLE: 'The database of the read models cannot be reached; retry the query.',
   KEEL_ERR_INTERNAL: 'An unexpected server error; the server log has the details (masked in production).',
 } as const;
 

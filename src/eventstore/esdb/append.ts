@@ -9,6 +9,7 @@ import type { AppendExpectedRevision, EventStoreDBClient } from '@eventstore/db-
 import { ValidationError } from '../../platform/errors.js';
 import { EventStoreUnavailableError, WrongExpectedRevisionError } from '../errors.js';
 import type { AppendResult, EventData, ExpectedRevision } from '../port.js';
+import { deadlineFor, within } from './deadline.js';
 import { toEsdbEvent } from './encoding.js';
 import { mapAppendError } from './error-mapping.js';
 import { eventAt, lastOfStream } from './read.js';
@@ -67,14 +68,18 @@ export const append = async (
   checkExpected(expected);
   const encoded = events.map(toEsdbEvent);
   if (encoded.length === 0) return appendNothing(client, streamId, expected);
+  // The whole append, retries included, within the deadline (deadline.ts).
+  const deadline = deadlineFor(client);
+  const giveUpAt = Date.now() + deadline;
   let result: { nextExpectedRevision: bigint; position?: { commit: bigint } | undefined } | undefined;
   for (let attempt = 0; result === undefined; attempt++) {
     try {
-      result = await client.appendToStream(streamId, encoded, { expectedRevision: toEsdbExpected(expected) });
+      const call = client.appendToStream(streamId, encoded, { expectedRevision: toEsdbExpected(expected), deadline });
+      result = await within(call, giveUpAt - Date.now(), deadline);
     } catch (error) {
       const mapped = mapAppendError(error, streamId, expected, events[0]?.id);
       const delay = UNAVAILABLE_RETRY_MS[attempt];
-      if (!(mapped instanceof EventStoreUnavailableError) || delay === undefined) throw mapped;
+      if (!(mapped instanceof EventStoreUnavailableError) || delay === undefined || Date.now() + delay >= giveUpAt) throw mapped;
       await sleep(delay);
     }
   }

@@ -2,12 +2,14 @@
  * Reads, in pages: each page is one bounded gRPC read (`maxCount`), consumed before the next is
  * requested, so memory stays bounded however long the stream or `$all` is. `$all` reads hide
  * EventStoreDB's system events and apply the port's filter on the client (the client's readAll
- * has no server-side filter; subscriptions do, see subscribe.ts).
+ * has no server-side filter; subscriptions do, see subscribe.ts). Each read fails with
+ * KEEL_ERR_EVENTSTORE_UNAVAILABLE when the server stays silent past the deadline (deadline.ts).
  */
 import { BACKWARDS, END, FORWARDS, START, StreamNotFoundError } from '@eventstore/db-client';
 import type { EventStoreDBClient, ReadRevision } from '@eventstore/db-client';
 import { ValidationError } from '../../platform/errors.js';
 import type { ReadAllOptions, ReadStreamOptions, RecordedEvent } from '../port.js';
+import { answered, deadlineFor } from './deadline.js';
 import { isSystemEvent, toRecordedEvent } from './encoding.js';
 import { mapReadError } from './error-mapping.js';
 import { matchesFilter } from './filter.js';
@@ -31,7 +33,8 @@ const streamPage = async (
 ): Promise<RecordedEvent[]> => {
   const page: RecordedEvent[] = [];
   try {
-    for await (const resolved of client.readStream(streamId, { fromRevision: from, direction: backwards ? BACKWARDS : FORWARDS, maxCount: limit })) {
+    const read = client.readStream(streamId, { fromRevision: from, direction: backwards ? BACKWARDS : FORWARDS, maxCount: limit });
+    for await (const resolved of answered(read, deadlineFor(client))) {
       if (resolved.event) page.push(toRecordedEvent(resolved.event));
     }
   } catch (error) {
@@ -71,7 +74,8 @@ export const allPage = async (client: EventStoreDBClient, after: bigint, limit: 
   let received = 0;
   try {
     // A read from a position includes it: ask for one more and drop what is at or below `after`.
-    for await (const resolved of client.readAll({ fromPosition: fromAfter(after), direction: FORWARDS, maxCount: limit + 1 })) {
+    const read = client.readAll({ fromPosition: fromAfter(after), direction: FORWARDS, maxCount: limit + 1 });
+    for await (const resolved of answered(read, deadlineFor(client))) {
       received += 1;
       const event = resolved.event;
       if (event === undefined || positionOf(event) <= after) continue;
@@ -104,7 +108,8 @@ export const headPosition = async (client: EventStoreDBClient): Promise<bigint> 
   let head = BEFORE_START;
   try {
     // Consumed to the end, never left early: an abandoned read keeps its gRPC call open.
-    for await (const resolved of client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 })) {
+    const read = client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 });
+    for await (const resolved of answered(read, deadlineFor(client))) {
       if (resolved.event) head = positionOf(resolved.event);
     }
   } catch (error) {

@@ -21,11 +21,14 @@ const SOCKET_MESSAGES = [
   'timeout exceeded when trying to connect',
   'Client has encountered a connection error',
   'Connection ended unexpectedly',
+  // node-postgres' client-side `query_timeout` (a DATABASE_URL parameter): the server went silent.
+  'Query read timeout',
 ];
 
 /**
- * True when the query failed because the connection failed (the server went away, restarted or
- * refused us), as opposed to the statement being wrong. Such failures are worth retrying.
+ * True when the query failed because the connection failed (the server went away, restarted,
+ * refused us or stopped answering), as opposed to the statement being wrong. Such failures are
+ * worth retrying. The API answers them KEEL_ERR_DATABASE_UNAVAILABLE on the read side.
  */
 export const isConnectionError = (error: unknown): boolean => {
   // Already mapped by readFailure (a read inside a subscription's page).
