@@ -19,10 +19,11 @@ import { flashSale } from './workloads/flash-sale.js';
 import { apiWorkload } from './workloads/api.js';
 import { liveLag, rebuild1m, rebuild20k } from './workloads/projections.js';
 import { explain1m, replay1m } from './workloads/replay.js';
+import { startupWorkload } from './startup.js';
 import type { Workload } from './workloads/workload.js';
 
 const CONCURRENCY = 16;
-const WORKLOADS: readonly Workload[] = [appendSingle, appendBatched, catalogCommands, flashSale, catchUpRead, rebuild20k, rebuild1m, liveLag, apiWorkload, replay1m, explain1m];
+const WORKLOADS: readonly Workload[] = [appendSingle, appendBatched, catalogCommands, flashSale, catchUpRead, rebuild20k, rebuild1m, liveLag, apiWorkload, replay1m, explain1m, startupWorkload];
 
 const usage = `usage: npm run bench [-- --only ${WORKLOADS.map((w) => w.id).join(',')}] [-- --embedded]`;
 

@@ -179,6 +179,8 @@ export const startCluster = async (settings: ClusterSettings): Promise<Cluster> 
         env: {
           ...common,
           LOG_LEVEL: 'info',
+          // Its /health, /ready and /metrics: a port of its own, kept across restarts.
+          PROJECTOR_PORT: String(await freePort()),
           PAYMENT_PROVIDER_URL: provider.url ?? '',
           RESERVATION_TTL_SECONDS: String(settings.reservationTtlSeconds),
         },

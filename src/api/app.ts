@@ -2,8 +2,9 @@
  * The app factory: builds the fastify server with every feature plugin registered. `listen` is
  * the caller's business (src/server/api.ts), so tests use this same factory with `inject`.
  */
+import { randomUUID } from 'node:crypto';
 import fastifyJwt from '@fastify/jwt';
-import { fastify } from 'fastify';
+import { fastify, LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { authenticate } from './auth.js';
@@ -14,6 +15,7 @@ import type { ApiSettings } from './graphql/plugin.js';
 import { healthPlugin } from './health.js';
 import type { HealthCheck } from './health.js';
 import { inspectorPlugin } from './inspector/index.js';
+import { metricsRoute } from './metrics-route.js';
 import type { InspectorDeps } from './inspector/index.js';
 import { registerLoadShedding } from './overload.js';
 import type { OverloadSettings } from './overload.js';
@@ -54,6 +56,8 @@ export interface AppDeps {
   readonly logger: FastifyBaseLogger;
   /** `GET /health` (liveness). */
   readonly health: HealthCheck;
+  /** `GET /ready` without the API (the projector's listener); with it, `api.ready`. */
+  readonly ready?: HealthCheck;
   readonly api?: ApiDeps;
   /**
    * fastify's `trustProxy` (TRUST_PROXY): whether `request.ip`, which the rate limiter keys anonymous
@@ -74,6 +78,14 @@ export const buildApp = (deps: AppDeps): FastifyInstance => {
   const api = deps.api;
   const app = fastify({
     loggerInstance: deps.logger,
+    // A request's id is also the correlation id of the commands it sends (mutation-result.ts):
+    // unique across processes and restarts, never fastify's per-process counter ("req-1" in every
+    // process), and never taken from the client.
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // Every line a request logs names it twice: as the request and as the flow its commands start.
+    childLoggerFactory: (logger, bindings, options) => logger.child({ ...bindings, correlationId: bindings.requestId }, options),
     trustProxy: trustProxyOf(deps.trustProxy ?? false),
     ...(api === undefined ? {} : { bodyLimit: api.settings.bodyLimitBytes }),
   });
@@ -91,9 +103,12 @@ export const buildApp = (deps: AppDeps): FastifyInstance => {
   });
   // Every route's responses (404s and errors included): the API's set; GraphiQL's routes add helmet's.
   app.addHook('onRequest', apiSecurityHeaders());
+  void app.register(metricsRoute);
   if (api === undefined) {
-    // No API, no token secret: nobody can prove to be an admin, so nobody sees the reasons.
+    // No API, no token secret: nobody can prove to be an admin, so nobody sees the reasons. The
+    // projector's listener (PROJECTOR_PORT) serves its probes and metrics this way.
     void app.register(healthPlugin, { check: deps.health });
+    if (deps.ready !== undefined) void app.register(healthPlugin, { check: deps.ready, path: '/ready' });
   } else {
     // Load shedding (overload.ts): before every other plugin, so every route's context inherits its
     // hook, and after the security headers', so a 503 carries them. /health and /ready are exempt.

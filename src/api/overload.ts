@@ -28,6 +28,7 @@
  */
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { metrics } from '../platform/metrics.js';
 import { GRAPHQL_RESPONSE_TYPE, responseMedia } from './graphql/media-types.js';
 
 export interface OverloadSettings {
@@ -45,8 +46,8 @@ export interface OverloadSettings {
   readonly retryAfterSeconds: number;
 }
 
-/** Routes never shed: the probes. */
-const NEVER_SHED: ReadonlySet<string> = new Set(['/health', '/ready']);
+/** Routes never shed: the probes and the metrics scrape (an overload is when they matter most). */
+const NEVER_SHED: ReadonlySet<string> = new Set(['/health', '/ready', '/metrics']);
 
 /** What a shed request gets, as every early refusal of the API: GraphQL's `errors`, coded. */
 interface OverloadedBody {
@@ -83,9 +84,11 @@ export const registerLoadShedding = (app: FastifyInstance, settings: OverloadSet
   // The first refusal of an episode (none in the two intervals before it) is logged at warn with
   // the signal that tripped; fastify's request log has the rest. One line per episode, not per request.
   let lastShedAt = Number.NEGATIVE_INFINITY;
+  const shedTotal = metrics.overloadShed.labels();
   /** Sets the refusal's status and headers and returns its body; undefined for a probe (never shed). */
   const refusal = (request: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined): OverloadedBody | undefined => {
     if (NEVER_SHED.has(request.routeOptions.url ?? '')) return undefined;
+    shedTotal.inc();
     const now = Date.now();
     if (now - lastShedAt > 2 * sampleIntervalMs) request.log.warn({ signal: type, value }, 'overloaded: shedding requests with 503 KEEL_ERR_OVERLOADED');
     lastShedAt = now;

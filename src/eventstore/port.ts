@@ -140,5 +140,11 @@ export interface EventStore {
    * horizon, otherwise how long one has waited and what holds the horizon. Absent: no horizon.
    */
   horizonStall?(): Promise<HorizonStall | null>;
+  /**
+   * Optional, like `horizonStall`: the age in seconds of the transaction at the horizon (the
+   * oldest one running anywhere in the cluster), whether or not an event waits behind it; 0 when
+   * none runs. For the keel_xmin_horizon_age_seconds metric.
+   */
+  horizonAge?(): Promise<number>;
   close(): Promise<void>;
 }

@@ -17,6 +17,8 @@ export type NodeEnv = (typeof NODE_ENVS)[number];
 
 export interface Config {
   readonly port: number;
+  /** The projector role's listener (/health, /ready, /metrics). */
+  readonly projectorPort: number;
   readonly host: string;
   readonly dataDir: string;
   /** Absent: embedded PGlite under `dataDir`. */
@@ -64,6 +66,9 @@ export interface Config {
   readonly overloadMaxHeapUsedBytes: number;
   readonly overloadSampleIntervalMs: number;
   readonly overloadRetryAfterSeconds: number;
+  /** OTLP/HTTP endpoint of the trace collector; absent: tracing off. */
+  readonly otelExporterOtlpEndpoint?: string;
+  readonly otelServiceName: string;
 }
 
 /**
@@ -87,6 +92,7 @@ const urlWithScheme = (schemes: readonly string[]) =>
 
 const envSchema = z.object({
   PORT: integer(0, 65535),
+  PROJECTOR_PORT: integer(0, 65535),
   HOST: z.string().regex(/^\S+$/),
   KEEL_DATA_DIR: z.string(),
   DATABASE_URL: urlWithScheme(['postgres', 'postgresql']).optional(),
@@ -124,6 +130,8 @@ const envSchema = z.object({
   OVERLOAD_MAX_HEAP_USED_BYTES: integer(0, 1_099_511_627_776),
   OVERLOAD_SAMPLE_INTERVAL_MS: integer(10, 60_000),
   OVERLOAD_RETRY_AFTER_SECONDS: integer(1, 3600),
+  OTEL_EXPORTER_OTLP_ENDPOINT: urlWithScheme(['http', 'https']).optional(),
+  OTEL_SERVICE_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
 });
 
 export type VariableName = keyof z.input<typeof envSchema>;
@@ -148,6 +156,12 @@ export const VARIABLES: { readonly [K in VariableName]: VariableSpec } = {
     default: '4000',
     expected: 'an integer between 0 and 65535',
     description: 'TCP port of the HTTP API (0 picks a free port).',
+  },
+  PROJECTOR_PORT: {
+    key: 'projectorPort',
+    default: '4001',
+    expected: 'an integer between 0 and 65535',
+    description: 'TCP port of `keel serve --role projector`: it serves `/health`, `/ready` and `/metrics` there, nothing else (0 picks a free port). Other roles serve them on `PORT`.',
   },
   HOST: {
     key: 'host',
@@ -318,7 +332,7 @@ export const VARIABLES: { readonly [K in VariableName]: VariableSpec } = {
     key: 'overloadMaxEventLoopDelayMs',
     default: '200',
     expected: 'an integer between 0 and 60000',
-    description: 'Load shedding: while the mean event-loop delay of the last sample is above this many milliseconds, the API answers requests at once with 503 `KEEL_ERR_OVERLOADED` and `Retry-After` (`/health` and `/ready` excepted). 0: not checked.',
+    description: 'Load shedding: while the mean event-loop delay of the last sample is above this many milliseconds, the API answers requests at once with 503 `KEEL_ERR_OVERLOADED` and `Retry-After` (`/health`, `/ready` and `/metrics` excepted). 0: not checked.',
   },
   OVERLOAD_MAX_IN_FLIGHT: {
     key: 'overloadMaxInFlight',
@@ -349,6 +363,18 @@ export const VARIABLES: { readonly [K in VariableName]: VariableSpec } = {
     default: '1',
     expected: 'an integer between 1 and 3600',
     description: 'Least `Retry-After` of a shed request; each refusal says a whole number of seconds between this and twice this, so clients refused together do not all return together.',
+  },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    key: 'otelExporterOtlpEndpoint',
+    expected: 'an http:// or https:// URL',
+    description: 'Turns tracing on: OpenTelemetry spans are sent over OTLP/HTTP to `<url>/v1/traces` (e.g. `http://jaeger:4318`). Unset: no tracing, nothing of the SDK loaded.',
+    secret: true,
+  },
+  OTEL_SERVICE_NAME: {
+    key: 'otelServiceName',
+    default: 'keel',
+    expected: '1 to 64 letters, digits, dots, dashes or underscores',
+    description: 'The `service.name` of the spans this process exports (each span also carries `keel.role`).',
   },
 };
 
@@ -409,6 +435,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const jwtSecret = e.JWT_SECRET ?? (e.NODE_ENV === 'production' ? undefined : DEVELOPMENT_JWT_SECRET);
   return Object.freeze({
     port: e.PORT,
+    projectorPort: e.PROJECTOR_PORT,
     host: e.HOST,
     dataDir: e.KEEL_DATA_DIR,
     ...(e.DATABASE_URL === undefined ? {} : { databaseUrl: e.DATABASE_URL }),
@@ -443,6 +470,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     overloadMaxHeapUsedBytes: e.OVERLOAD_MAX_HEAP_USED_BYTES,
     overloadSampleIntervalMs: e.OVERLOAD_SAMPLE_INTERVAL_MS,
     overloadRetryAfterSeconds: e.OVERLOAD_RETRY_AFTER_SECONDS,
+    ...(e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined ? {} : { otelExporterOtlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT }),
+    otelServiceName: e.OTEL_SERVICE_NAME,
   });
 };
 

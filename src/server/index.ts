@@ -14,6 +14,7 @@ import { createLogger } from '../platform/logger.js';
 import type { Logger } from '../platform/logger.js';
 import { createReadCache } from '../projections/cache/index.js';
 import { startApi } from './api.js';
+import { startObservability, startProjectorListener } from './observability.js';
 import { Closers, exitOnSignals } from './lifecycle.js';
 import type { BackgroundWorker } from './lifecycle.js';
 import { openStores } from './stores.js';
@@ -21,7 +22,10 @@ import { startWorkers } from './workers.js';
 
 export type { BackgroundWorker } from './lifecycle.js';
 
-/** api: HTTP only; projector: projections and the process manager, no HTTP; all: everything. */
+/**
+ * api: the HTTP API only; projector: projections and the process manager, with a listener for
+ * /health, /ready and /metrics on PROJECTOR_PORT; all: everything, on PORT.
+ */
 export type ServeRole = 'all' | 'api' | 'projector';
 
 export interface StartOptions {
@@ -36,7 +40,7 @@ export interface StartOptions {
 }
 
 export interface KeelServer {
-  /** Where the HTTP API listens, e.g. `http://127.0.0.1:4000` (empty for `--role projector`). */
+  /** Where the HTTP API listens, e.g. `http://127.0.0.1:4000` (`--role projector`: its listener on PROJECTOR_PORT). */
   readonly url: string;
   /** Stop accepting, stop background workers, close the event store and the database. Idempotent. */
   close(): Promise<void>;
@@ -53,6 +57,7 @@ export const startKeel = async (config: Config, options: StartOptions = {}): Pro
   const closers = new Closers(logger);
   let url = '';
   try {
+    await startObservability(config, role, closers);
     const stores = await openStores(config, logger, closers);
     const handler = createCommandHandler(stores.store, { backoff: { ...defaultBackoff, maxRetries: config.commandMaxRetries } });
     const commerce = createCommerceCommands(handler);
@@ -71,11 +76,12 @@ export const startKeel = async (config: Config, options: StartOptions = {}): Pro
     const deps = { config, logger, stores, handler, commerce, readCache };
     if (role !== 'api') await startWorkers(deps, background);
     if (apiSettings !== undefined) url = await startApi({ ...deps, settings: apiSettings }, closers);
+    else url = await startProjectorListener(config, logger, stores, closers);
   } catch (error) {
     await closers.closeAll();
     throw error;
   }
-  if (role === 'projector') logger.info({ role }, 'Keel projector running (no HTTP)');
+  if (role === 'projector') logger.info({ url, role }, `Keel projector running; /health, /ready and /metrics on ${url}`);
   else logger.info({ url, role }, `Keel listening on ${url}`);
 
   const handleSignals = options.handleSignals ?? true;

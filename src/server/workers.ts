@@ -14,6 +14,7 @@ import { createCacheChangeSink } from '../projections/cache/index.js';
 import { startProjections } from '../projections/engine/index.js';
 import { readModels } from '../projections/read-models/index.js';
 import type { BackgroundWorker } from './lifecycle.js';
+import { sampleProjections } from './observability.js';
 import type { Stores } from './stores.js';
 
 export interface WorkerDeps {
@@ -60,5 +61,12 @@ export const startWorkers = async ({ config, logger, stores, handler, commerce, 
   const payments = config.paymentProviderUrl === undefined ? 'in-process fake' : redactUrl(config.paymentProviderUrl);
   logger.info({ process: fulfilment.name, from: fulfilment.position().toString(), paymentProvider: payments }, 'process manager running (leading, or standing by while another process leads)');
   const projections = await startProjections({ handle: database, store, projections: readModels, sink: createCacheChangeSink(readCache), logger });
-  started.push({ name: 'projections', stop: () => projections.stop() });
+  const stopSampling = sampleProjections(projections, store);
+  started.push({
+    name: 'projections',
+    stop: () => {
+      stopSampling();
+      return projections.stop();
+    },
+  });
 };

@@ -26,11 +26,12 @@ export interface KeelProcess {
  */
 export const spawnKeel = (env: Record<string, string>, args?: readonly string[]): KeelProcess => {
   const base = { ...process.env };
-  for (const name of ['DATABASE_URL', 'REDIS_URL', 'EVENTSTORE_URL', 'PORT', 'HOST', 'KEEL_DATA_DIR', 'JWT_SECRET']) delete base[name];
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'EVENTSTORE_URL', 'PORT', 'PROJECTOR_PORT', 'HOST', 'KEEL_DATA_DIR', 'JWT_SECRET', 'OTEL_EXPORTER_OTLP_ENDPOINT']) delete base[name];
   const child = spawn(process.execPath, args === undefined ? ['--import', 'tsx', 'src/main.ts'] : ['bin/keel.js', ...args], {
     cwd: root,
     // Load shedding off unless a test sets it: a busy test machine must not turn into 503s.
-    env: { ...base, ...NO_SHEDDING, ...env },
+    // PROJECTOR_PORT=0: a projector's listener takes a free port, so processes of parallel tests never collide.
+    env: { ...base, ...NO_SHEDDING, PROJECTOR_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -13,6 +13,7 @@ interface Case {
 
 const cases: { readonly [K in VariableName]: Case } = {
   PORT: { key: 'port', default: 4000, good: [['8080', 8080], ['0', 0], ['65535', 65535]], bad: ['abc', '-1', '65536', '80.5', '8080 ', '1e3'] },
+  PROJECTOR_PORT: { key: 'projectorPort', default: 4001, good: [['9464', 9464], ['0', 0]], bad: ['abc', '-1', '65536'] },
   HOST: { key: 'host', default: '127.0.0.1', good: [['0.0.0.0', '0.0.0.0'], ['::', '::'], ['localhost', 'localhost']], bad: ['local host', ' '] },
   KEEL_DATA_DIR: { key: 'dataDir', default: './.keel', good: [['/var/lib/keel', '/var/lib/keel']], bad: [] },
   DATABASE_URL: {
@@ -105,6 +106,13 @@ const cases: { readonly [K in VariableName]: Case } = {
   },
   OVERLOAD_SAMPLE_INTERVAL_MS: { key: 'overloadSampleIntervalMs', default: 500, good: [['10', 10], ['1000', 1000]], bad: ['9', '60001', '0', '1s'] },
   OVERLOAD_RETRY_AFTER_SECONDS: { key: 'overloadRetryAfterSeconds', default: 1, good: [['1', 1], ['3600', 3600]], bad: ['0', '3601', '2s'] },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    key: 'otelExporterOtlpEndpoint',
+    default: undefined,
+    good: [['http://jaeger:4318', 'http://jaeger:4318'], ['https://otel.example.com', 'https://otel.example.com']],
+    bad: ['jaeger:4318', 'grpc://jaeger:4317'],
+  },
+  OTEL_SERVICE_NAME: { key: 'otelServiceName', default: 'keel', good: [['keel-api', 'keel-api']], bad: ['keel api', 'x'.repeat(65)] },
 };
 
 const errorOf = (env: NodeJS.ProcessEnv): ConfigError => {

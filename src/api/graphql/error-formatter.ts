@@ -11,10 +11,12 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { ExecutionResult, GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { MercuriusContext } from 'mercurius';
+import { isConnectionError } from '../../eventstore/postgres/index.js';
 import { ERROR_CODES, KeelError } from '../../platform/errors.js';
 import type { ErrorCode } from '../../platform/errors.js';
 import { graphql } from './graphql-runtime.js';
 import { GRAPHQL_RESPONSE_TYPE, responseMedia } from './media-types.js';
+import { noteErrorCodes } from './operation-metrics.js';
 
 /** HTTP status of a request refused before execution, by code (executed requests answer 200). */
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -33,6 +35,12 @@ interface Classified {
   readonly message: string;
   readonly extra: Readonly<Record<string, unknown>>;
   readonly status?: number;
+  /**
+   * GraphQL's, fastify's or mercurius' own wording, which quotes what the client sent (`got invalid
+   * value { reason: "…" }`, `found String "…"`, `non-integer value: "…"`): personal data, maybe. The
+   * client gets it; the log gets the code and the field only.
+   */
+  readonly quotesInput?: boolean;
 }
 
 const propertyOf = (value: unknown, key: string): unknown =>
@@ -75,8 +83,8 @@ const classify = (error: GraphQLError, production: boolean, wrapperStatus: numbe
     }
     // The field comes from the message as GraphQL wrote it (the suggestion is after it).
     const field = variableField(error.message);
-    if (field !== undefined) return { code: 'KEEL_ERR_VALIDATION', message, extra: { field } };
-    return { code: 'KEEL_ERR_GRAPHQL_VALIDATION', message, extra: {} };
+    if (field !== undefined) return { code: 'KEEL_ERR_VALIDATION', message, extra: { field }, quotesInput: true };
+    return { code: 'KEEL_ERR_GRAPHQL_VALIDATION', message, extra: {}, quotesInput: true };
   }
   const fastifyCode = propertyOf(original, 'code');
   const statusCode = propertyOf(original, 'statusCode');
@@ -86,12 +94,14 @@ const classify = (error: GraphQLError, production: boolean, wrapperStatus: numbe
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     // fastify's and mercurius' request errors: bad JSON, wrong content type, no query, GET mutation.
     const message = fastifyCode === 'MER_ERR_GQL_PERSISTED_QUERY_NOT_FOUND' ? 'The request has no GraphQL query.' : original.message;
-    return { code: 'KEEL_ERR_GRAPHQL_VALIDATION', message, extra: {}, status: statusCode };
+    return { code: 'KEEL_ERR_GRAPHQL_VALIDATION', message, extra: {}, status: statusCode, quotesInput: true };
   }
   if (wrapperStatus !== undefined && wrapperStatus >= 400 && wrapperStatus < 500) {
     // A plain error inside one of mercurius' request errors (e.g. a mutation sent with GET).
-    return { code: 'KEEL_ERR_GRAPHQL_VALIDATION', message: original.message, extra: {}, status: wrapperStatus };
+    return { code: 'KEEL_ERR_GRAPHQL_VALIDATION', message: original.message, extra: {}, status: wrapperStatus, quotesInput: true };
   }
+  // A read model's database lost or refused (the driver's message names hosts): worth a retry.
+  if (isConnectionError(original)) return { code: 'KEEL_ERR_DATABASE_UNAVAILABLE', message: ERROR_CODES.KEEL_ERR_DATABASE_UNAVAILABLE, extra: {} };
   return { code: 'KEEL_ERR_INTERNAL', message: production ? 'Internal server error.' : original.message, extra: {} };
 };
 
@@ -113,9 +123,13 @@ const unwrap = (errors: readonly GraphQLError[]): Array<{ readonly error: GraphQ
     }));
   });
 
-/** The server log gets every error: an unexpected one with its stack (level error), the others by code. */
+/**
+ * The server log gets every error: an unexpected one with its stack (level error), the others by
+ * code, with the message unless it quotes the client's input (then its field, if it names one).
+ */
 const record = (log: FastifyBaseLogger, c: Classified, error: GraphQLError, what: string): void => {
   if (c.code === 'KEEL_ERR_INTERNAL') log.error({ err: error.originalError ?? error, path: error.path }, `unexpected error in GraphQL ${what}`);
+  else if (c.quotesInput === true) log.info({ code: c.code, path: error.path, field: c.extra.field }, `GraphQL ${what} refused: ${c.code} (the message quotes the input: the client's only)`);
   else log.info({ code: c.code, path: error.path }, c.message);
 };
 
@@ -146,11 +160,12 @@ export const createErrorFormatter = (production: boolean) =>
         extensions: { ...c.extra, code: c.code, ...(c.code === 'KEEL_ERR_INTERNAL' ? { requestId } : {}) },
       };
     });
+    const { reply } = context as Partial<Pick<MercuriusContext, 'reply'>>;
+    if (reply !== undefined) noteErrorCodes(reply.request, errors.map((error) => String(error.extensions?.code)));
     if (execution.data !== undefined) return { statusCode: 200, response: { data: execution.data, errors } };
     // A request refused before execution. fastify's error handling drops the media type chosen from
     // Accept (plugin.ts): it is set again (media-types.ts). A 405 (a mutation sent with GET) names
     // the method that is allowed, as HTTP asks.
-    const { reply } = context as Partial<Pick<MercuriusContext, 'reply'>>;
     if (reply !== undefined && responseMedia(reply.request.headers.accept) === 'graphql-response') void reply.type(GRAPHQL_RESPONSE_TYPE);
     if (status === 405) void reply?.header('allow', 'POST');
     return { statusCode: status ?? 400, response: { errors } };

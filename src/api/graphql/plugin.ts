@@ -18,6 +18,7 @@ import type { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
 import mercurius from 'mercurius';
 import { KeelError } from '../../platform/errors.js';
+import { metrics } from '../../platform/metrics.js';
 import { authenticate, unauthenticated } from '../auth.js';
 import { leasedRedisStore } from '../rate-limit-store.js';
 import type { Auth } from '../auth.js';
@@ -28,7 +29,9 @@ import { createErrorFormatter, toClientError } from './error-formatter.js';
 import { graphql } from './graphql-runtime.js';
 import { unsafeVariable } from './input-strings.js';
 import { GRAPHQL_RESPONSE_TYPE, notAcceptable, responseMedia, useGraphqlBodyParsers } from './media-types.js';
+import { noteOperation, registerOperationMetrics } from './operation-metrics.js';
 import { getShape, postShape } from './request-shape.js';
+import { registerRequestTracing } from './request-tracing.js';
 import { buildResolvers, typeDefs } from './schema.js';
 import { costGate, staticValidationRules } from './validation-rules.js';
 import type { OperationCheck } from './validation-rules.js';
@@ -107,6 +110,7 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     done();
   });
 
+  const rateLimitRefusals = metrics.rateLimitRefusals.labels('graphql');
   await app.register(rateLimit, {
     max: settings.rateLimitMax,
     timeWindow: settings.rateLimitWindowMs,
@@ -119,10 +123,12 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     nameSpace: `${settings.redisKeyPrefix}rate-limit:`,
     // Redis holds derived data only: while it is down requests go on, unlimited, rather than fail.
     skipOnError: true,
-    errorResponseBuilder: (_request, context) =>
-      new KeelError('KEEL_ERR_RATE_LIMITED', `Rate limit exceeded: at most ${context.max} requests per ${settings.rateLimitWindowMs} ms; retry in ${context.after}.`, {
+    errorResponseBuilder: (_request, context) => {
+      rateLimitRefusals.inc();
+      return new KeelError('KEEL_ERR_RATE_LIMITED', `Rate limit exceeded: at most ${context.max} requests per ${settings.rateLimitWindowMs} ms; retry in ${context.after}.`, {
         retryAfter: context.after,
-      }),
+      });
+    },
   });
 
   // QUERY_MAX_COST depends on the variables, so it is not part of mercurius' cached validation: it
@@ -219,6 +225,11 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     edge.closeAll(1001, 'server shutting down');
   });
 
+  // keel_graphql_* (operation-metrics.ts) and, with tracing on, a span per request
+  // (request-tracing.ts): both before mercurius adds its route.
+  registerOperationMetrics(app);
+  registerRequestTracing(app, '/graphql');
+
   // mercurius' JSON schemas for its routes are not applied: fastify's validator would coerce the
   // request's types (`"query": 1` read as "1") and refuse what the specification allows (a null
   // `extensions`); the preHandler checks the shape instead (request-shape.ts). Only the routes of
@@ -254,6 +265,11 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
   // variables, the input strings), so a bad field is refused like over HTTP rather than silently
   // never delivered; the verdict is applied here. A subscription-only hook: HTTP requests never
   // reach it.
+  // The operation a request runs, named once mercurius has parsed it (HTTP only: a subscription's
+  // context has no reply).
+  app.graphql.addHook('preExecution', async (_schema, document, context) => {
+    if (context.reply !== undefined) noteOperation(context.reply.request, document);
+  });
   app.graphql.addHook('preSubscriptionExecution', (_schema, _document, context, id) => {
     edge.admit(context.keelSocket, id);
   });

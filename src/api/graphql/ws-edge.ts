@@ -354,7 +354,8 @@ export const createWsEdge = (options: WsEdgeOptions): WsEdge => {
       connection.verdicts.delete(id);
       if (verdict === undefined) throw notSeen;
       if (verdict !== null) {
-        connection.request.log.info({ code: verdict.extensions.code, operation: id }, verdict.message);
+        // Not the message: GraphQL's wording quotes the variables sent (personal data, maybe); the client has it.
+        connection.request.log.info({ code: verdict.extensions.code, field: verdict.extensions.field, operation: id }, 'subscription refused before it started');
         throw verdict;
       }
     },

@@ -10,6 +10,8 @@ import type { EventStore, RecordedEvent } from '../../eventstore/port.js';
 import { isKeelError } from '../../platform/errors.js';
 import { migrateToLatest } from '../../platform/database.js';
 import type { Leadership } from '../../platform/leadership.js';
+import { metrics } from '../../platform/metrics.js';
+import { contextOf, inSpan, traceparentIn } from '../../platform/tracing.js';
 import { jitteredDelay } from '../handler/retry.js';
 import { CheckpointTracker } from './checkpoint-tracker.js';
 import { cancelAfterFailedStep, FULFILMENT_EVENT_TYPES, sequenceKeyOf, react, type FulfilmentDeps } from './reactions.js';
@@ -71,6 +73,14 @@ export interface FulfilmentRunner {
   stop(): Promise<void>;
 }
 
+/** What a reaction's log lines say of its event; the correlation id ties them to the flow it belongs to. */
+const eventLogFields = (event: RecordedEvent) => ({
+  id: event.id,
+  type: event.type,
+  position: event.position.toString(),
+  correlationId: event.metadata.correlationId,
+});
+
 /** The leadership key of a process manager: one process runs its reactions at a time. */
 export const fulfilmentLockKey = (name: string): string => `process:${name}`;
 
@@ -84,6 +94,8 @@ interface Term {
 export const startFulfilment = async (options: FulfilmentOptions): Promise<FulfilmentRunner> => {
   const name = options.name ?? 'order-fulfilment';
   const concurrency = options.concurrency ?? 64;
+  const pending = metrics.pendingReactions.labels(name);
+  const reactions = { ok: metrics.reactions.labels(name, 'ok'), error: metrics.reactions.labels(name, 'error') };
   const maxAttempts = options.maxAttempts ?? 8;
   await migrateToLatest(options.db, fulfilmentMigrations, 'fulfilment');
   const db: FulfilmentDb = options.db.withTables<FulfilmentTables>();
@@ -112,7 +124,7 @@ export const startFulfilment = async (options: FulfilmentOptions): Promise<Fulfi
      * ended first, so the reaction runs again from the checkpoint.
      */
     const settleFailedStep = async (event: RecordedEvent, failure: unknown): Promise<boolean> => {
-      const about = { event: { id: event.id, type: event.type, position: event.position.toString() } };
+      const about = { event: eventLogFields(event) };
       for (let attempt = 1; ; attempt++) {
         try {
           if (await cancelAfterFailedStep(deps, event, failure)) options.logger.info(about, 'order cancelled after a failed fulfilment step');
@@ -136,10 +148,12 @@ export const startFulfilment = async (options: FulfilmentOptions): Promise<Fulfi
     const reactWithRetry = async (event: RecordedEvent): Promise<boolean> => {
       for (let attempt = 1; ; attempt++) {
         try {
-          await react(deps, event);
+          await inSpan(`react ${event.type}`, { parent: contextOf(traceparentIn(event.metadata)), attributes: { 'keel.process': name, 'keel.position': event.position.toString() } }, () => react(deps, event));
+          reactions.ok.inc();
           return true;
         } catch (error) {
-          const context = { event: { id: event.id, type: event.type, position: event.position.toString() }, attempt, err: error };
+          reactions.error.inc();
+          const context = { event: eventLogFields(event), attempt, err: error };
           if (isKeelError(error) && !TRANSIENT.has(error.code)) {
             options.logger.warn(context, 'fulfilment step refused for good; cancelling the order');
             return settleFailedStep(event, error);
@@ -164,6 +178,7 @@ export const startFulfilment = async (options: FulfilmentOptions): Promise<Fulfi
       const key = sequenceKeyOf(event);
       const ticket = tracker.begin(event.position);
       running++;
+      pending.inc();
       const previous = chains.get(key) ?? Promise.resolve();
       const next = previous
         .then(async () => {
@@ -171,6 +186,7 @@ export const startFulfilment = async (options: FulfilmentOptions): Promise<Fulfi
         })
         .finally(() => {
           running--;
+          pending.dec();
           if (chains.get(key) === next) chains.delete(key);
           slotFreed?.();
         });

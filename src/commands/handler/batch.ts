@@ -1,5 +1,6 @@
 import type { EventData } from '../../eventstore/port.js';
 import { KeelError } from '../../platform/errors.js';
+import type { Span } from '../../platform/tracing.js';
 import { eventIdFor } from './event-ids.js';
 import type { MutableSnapshot } from './stream-loader.js';
 import type { Aggregate, CommandContext, CommandResult, DomainEventShape } from './types.js';
@@ -9,6 +10,9 @@ export interface Job {
   readonly aggregate: Aggregate<unknown, DomainEventShape, unknown>;
   readonly command: unknown;
   readonly context: CommandContext;
+  /** The command's span and its W3C trace context, while tracing is on (platform/tracing.ts). */
+  readonly span?: Span | undefined;
+  readonly traceparent?: string | undefined;
   resolve(result: CommandResult<DomainEventShape, unknown>): void;
   reject(error: unknown): void;
 }
@@ -56,6 +60,7 @@ export const toEventData = (job: Job, event: DomainEventShape, index: number): E
       ...(commandType === undefined ? {} : { commandType }),
       ...(commandData === undefined ? {} : { commandData }),
       ...(index === 0 && context.fingerprint !== undefined ? { commandFingerprint: context.fingerprint } : {}),
+      ...(job.traceparent === undefined ? {} : { traceparent: job.traceparent }),
     },
   };
 };

@@ -2,6 +2,8 @@ import { LRUCache } from 'lru-cache';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from '../../eventstore/errors.js';
 import type { EventStore } from '../../eventstore/port.js';
 import { KeelError } from '../../platform/errors.js';
+import { commandMetrics, secondsSince } from '../../platform/metrics.js';
+import { contextOfSpan, endSpan, linksOf, runInSpan, startSpan, tracingEnabled, traceparentOf } from '../../platform/tracing.js';
 import { advanceSnapshot, decideBatch, idempotencyKeyReused, type DecidedBatch, type Job } from './batch.js';
 import { defaultBackoff, jitteredDelay, sleep, type BackoffPolicy } from './retry.js';
 import { loadStream, type MutableSnapshot } from './stream-loader.js';
@@ -137,11 +139,28 @@ export const createCommandHandler = (store: EventStore, options: CommandHandlerO
     }
   };
 
+  /**
+   * With tracing on, the append runs in a span of its own: a child of the batch's first command,
+   * linked to the others it carries.
+   */
+  const appendTraced = <T>(streamId: string, jobs: readonly Job[], append: () => Promise<T>): Promise<T> => {
+    if (!tracingEnabled()) return append();
+    const [first, ...others] = jobs;
+    const span = startSpan('append', {
+      ...(first?.span === undefined ? {} : { parent: contextOfSpan(first.span) }),
+      links: linksOf(others.map((job) => job.traceparent)),
+      attributes: { 'keel.stream': streamId, 'keel.commands': jobs.length },
+    });
+    return runInSpan(span, append);
+  };
+
   const runBatch = async (streamId: string, jobs: readonly Job[]): Promise<void> => {
     stats.batches++;
     const aggregate = jobs[0]?.aggregate;
     if (!aggregate) return;
+    commandMetrics.batchSize(aggregate.name).observe(jobs.length);
     for (let attempt = 0; attempt <= backoff.maxRetries; attempt++) {
+      if (attempt > 0) commandMetrics.retries(aggregate.name).inc();
       let snapshot: MutableSnapshot<unknown>;
       try {
         snapshot = await snapshotOf(aggregate, streamId);
@@ -153,7 +172,7 @@ export const createCommandHandler = (store: EventStore, options: CommandHandlerO
       if (batch.toAppend.length === 0) return settle(streamId, jobs, batch, snapshot, snapshot.revision);
       try {
         const expectedRevision = snapshot.revision < 0n ? 'no_stream' : snapshot.revision;
-        const appended = await store.append(streamId, batch.toAppend, { expectedRevision });
+        const appended = await appendTraced(streamId, jobs, () => store.append(streamId, batch.toAppend, { expectedRevision }));
         stats.appends++;
         const base = advanceSnapshot(snapshot, jobs, batch, appended);
         return settle(streamId, jobs, batch, snapshot, base);
@@ -171,6 +190,7 @@ export const createCommandHandler = (store: EventStore, options: CommandHandlerO
           return;
         }
         stats.conflicts++;
+        commandMetrics.conflicts(aggregate.name).inc();
         await sleep(jitteredDelay(backoff, attempt, random));
       }
     }
@@ -198,13 +218,29 @@ export const createCommandHandler = (store: EventStore, options: CommandHandlerO
       context: CommandContext,
     ): Promise<CommandResult<E, S>> {
       stats.commands++;
+      const started = performance.now();
+      const outcomeOf = commandMetrics.outcome(aggregate.name);
+      const duration = commandMetrics.duration(aggregate.name);
+      const span = tracingEnabled() ? startSpan(`command ${aggregate.name}`, { attributes: { 'keel.stream': streamId, 'keel.command_id': context.commandId } }) : undefined;
       return new Promise<CommandResult<E, S>>((resolve, reject) => {
         const job: Job = {
           aggregate: eraseTypes(aggregate),
           command,
           context,
-          resolve: (result) => resolve(result as CommandResult<E, S>),
-          reject,
+          span,
+          traceparent: traceparentOf(span),
+          resolve: (result) => {
+            outcomeOf('ok');
+            duration(secondsSince(started), span?.spanContext().traceId);
+            endSpan(span);
+            resolve(result as CommandResult<E, S>);
+          },
+          reject: (error) => {
+            outcomeOf(outcomeOfError(error));
+            duration(secondsSince(started), span?.spanContext().traceId);
+            endSpan(span, error);
+            reject(error);
+          },
         };
         const queue = queues.get(streamId);
         if (queue) {
@@ -225,6 +261,16 @@ export const createCommandHandler = (store: EventStore, options: CommandHandlerO
     },
     stats: () => ({ ...stats }),
   };
+};
+
+/**
+ * A refusal's outcome for keel_commands_total: a domain rule (a coded KeelError) is `rejected`;
+ * retries exhausted is `conflict`; an unreachable store or anything uncoded is `error`.
+ */
+const outcomeOfError = (error: unknown): 'rejected' | 'conflict' | 'error' => {
+  if (!(error instanceof KeelError)) return 'error';
+  if (error.code === 'KEEL_ERR_CONFLICT_RETRIES_EXHAUSTED') return 'conflict';
+  return error.code.endsWith('_UNAVAILABLE') ? 'error' : 'rejected';
 };
 
 /** The queue holds jobs of any aggregate; each job only ever meets its own aggregate's values. */

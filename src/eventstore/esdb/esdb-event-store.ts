@@ -2,7 +2,9 @@
  * The EventStore port on EventStoreDB, through `@eventstore/db-client` (gRPC). Positions are
  * `$all` commit positions; EventStoreDB's own system events never reach Keel.
  */
-import { EventStoreDBClient } from '@eventstore/db-client';
+import type { EventStoreDBClient } from '@eventstore/db-client';
+import { appendMetrics, secondsSince } from '../../platform/metrics.js';
+import { currentTraceId } from '../../platform/tracing.js';
 import { EventStoreUnavailableError } from '../errors.js';
 import type {
   AppendOptions,
@@ -16,9 +18,12 @@ import type {
   SubscriptionMessage,
 } from '../port.js';
 import { append } from './append.js';
+import { connect } from './deadline.js';
 import { headPosition, readAll, readStream } from './read.js';
 import { subscribe } from './subscribe.js';
 import type { SubscriptionSettings } from './subscribe.js';
+
+const appended = appendMetrics('esdb');
 
 /** Subscription watchdog and resubscription settings; unset ones take the defaults. */
 export type EsdbEventStoreOptions = Partial<SubscriptionSettings>;
@@ -27,7 +32,7 @@ export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = { idleTimeout
 
 /** `url` is an EventStoreDB connection string: `esdb://host:2113?tls=false`, `esdb+discover://…`. */
 export const createEsdbEventStore = (url: string, options: EsdbEventStoreOptions = {}): EventStore =>
-  new EsdbEventStore(EventStoreDBClient.connectionString(url), { ...DEFAULT_SUBSCRIPTION_SETTINGS, ...options });
+  new EsdbEventStore(connect(url), { ...DEFAULT_SUBSCRIPTION_SETTINGS, ...options });
 
 class EsdbEventStore implements EventStore {
   readonly kind = 'eventstoredb';
@@ -41,10 +46,13 @@ class EsdbEventStore implements EventStore {
 
   async append(streamId: string, events: readonly EventData[], options: AppendOptions = {}): Promise<AppendResult> {
     if (this.closing.signal.aborted) throw new EventStoreUnavailableError('The event store is closed.');
+    const started = performance.now();
     const appending = append(this.client, streamId, events, options.expectedRevision ?? 'any');
     this.inFlight.add(appending);
     try {
-      return await appending;
+      const result = await appending;
+      appended.record(events.length, secondsSince(started), currentTraceId());
+      return result;
     } finally {
       this.inFlight.delete(appending);
     }

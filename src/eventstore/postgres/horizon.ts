@@ -71,3 +71,20 @@ export const readHorizonStall = async (db: EventStoreDb): Promise<HorizonStall |
     user: row.owner,
   };
 };
+
+/**
+ * The age of the transaction at the horizon: the session or prepared transaction whose id is
+ * `pg_snapshot_xmin`, as in `readHorizonStall`, but whether or not an event waits behind it. 0
+ * when nothing runs (the xmin is then the next transaction id, which nobody holds).
+ */
+export const readHorizonAge = async (db: EventStoreDb): Promise<number> => {
+  const { rows } = await sql<{ age: number | null }>`
+    with h as (select pg_snapshot_xmin(pg_current_snapshot())::text::bigint % 4294967296 as xid)
+    select greatest(0, extract(epoch from clock_timestamp() - min(since)))::float8 as age from (
+      select a.xact_start as since from pg_stat_activity a, h
+      where a.backend_xid is not null and a.pid <> pg_backend_pid() and a.backend_xid::text::bigint = h.xid
+      union all
+      select p.prepared from pg_prepared_xacts p, h where p.transaction::text::bigint = h.xid
+    ) holders`.execute(db);
+  return rows[0]?.age ?? 0;
+};

@@ -3,6 +3,8 @@
  * Expects the event-store migration to have run (see ../open.ts).
  */
 import type { DatabaseHandle } from '../../platform/database.js';
+import { appendMetrics, secondsSince } from '../../platform/metrics.js';
+import { currentTraceId } from '../../platform/tracing.js';
 import { EventStoreUnavailableError } from '../errors.js';
 import type {
   AppendOptions,
@@ -21,11 +23,13 @@ import type { AppendOutcome, AppendRequest } from './append.js';
 import { AppendBatcher, DEFAULT_BATCHER_LIMITS } from './append-batcher.js';
 import type { BatcherLimits } from './append-batcher.js';
 import { ChangeSignal } from './change-signal.js';
-import { readHorizonStall } from './horizon.js';
+import { readHorizonAge, readHorizonStall } from './horizon.js';
 import { CHANNEL, CoalescedNotifier } from './notifier.js';
 import { headPosition, readAll, readStream } from './read.js';
 import type { EventStoreDb, EventStoreTables } from './schema.js';
 import { subscribe } from './subscribe.js';
+
+const appended = appendMetrics('postgres');
 
 export interface PostgresEventStoreOptions {
   /** Group commit of concurrent appends (default on); `false` sends each append on its own. */
@@ -67,9 +71,11 @@ class PostgresEventStore implements EventStore {
 
   async append(streamId: string, events: readonly EventData[], options: AppendOptions = {}): Promise<AppendResult> {
     if (this.closing.signal.aborted) throw new EventStoreUnavailableError('The event store is closed.');
+    const started = performance.now();
     const request: AppendRequest = prepareAppend(streamId, events, options.expectedRevision ?? 'any');
     const outcome: AppendOutcome = this.batcher ? await this.batcher.submit(request) : await appendOne(this.db, request);
     if (!outcome.ok) throw outcome.error;
+    appended.record(events.length, secondsSince(started), currentTraceId());
     if (outcome.wrote) {
       this.changes.fire();
       this.notifier?.poke();
@@ -105,6 +111,10 @@ class PostgresEventStore implements EventStore {
   /** PGlite is one session: nothing else can hold its horizon, and it reports no holder. */
   horizonStall(): Promise<HorizonStall | null> {
     return this.handle.kind === 'postgres' ? readHorizonStall(this.db) : Promise.resolve(null);
+  }
+
+  horizonAge(): Promise<number> {
+    return this.handle.kind === 'postgres' ? readHorizonAge(this.db) : Promise.resolve(0);
   }
 
   /** Ends subscriptions and waits for appends in flight. Does not close the database handle. */

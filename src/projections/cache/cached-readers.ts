@@ -11,6 +11,7 @@ import { getAvailability, getProduct } from '../read-models/catalog/queries.js';
 import type { AvailabilityView, ProductView } from '../read-models/catalog/views.js';
 import { availabilityFromPayload, availabilityToPayload, productFromPayload, productToPayload } from '../read-models/catalog/views.js';
 import { availabilityTopic, productTopic } from '../read-models/topics.js';
+import { cacheMetrics } from '../../platform/metrics.js';
 import type { NearCache } from './near-cache.js';
 import type { ReadCache } from './read-cache.js';
 
@@ -34,28 +35,45 @@ interface ReadThrough<T> {
   readonly load: () => Promise<T | undefined>;
 }
 
+/** keel_cache_*: the process's near cache, and the shared one (Redis, or in-process without it). */
+const nearCache = cacheMetrics('near');
+const sharedCache = cacheMetrics('shared');
+
 const readThrough = async <T>(cache: ReadCache, options: CachedReadOptions, read: ReadThrough<T>, near?: NearCache): Promise<T | undefined> => {
   const minPosition = options.minPosition ?? 0n;
   if (near !== undefined) {
     const held = near.get<T>(read.key, minPosition);
-    if (held !== undefined) return held;
+    if (held !== undefined) {
+      nearCache.hit.inc();
+      return held;
+    }
+    nearCache.miss.inc();
   }
   const epoch = near?.epoch();
   const entry = await cache.get(read.key);
   if (entry !== undefined && entry.position >= minPosition) {
     const cached = read.fromPayload(entry.payload);
     if (cached !== undefined) {
-      near?.offer(read.key, entry.position, cached, epoch);
+      sharedCache.hit.inc();
+      if (near !== undefined) {
+        near.offer(read.key, entry.position, cached, epoch);
+        nearCache.fill.inc();
+      }
       return cached;
     }
   }
+  sharedCache.miss.inc();
   const value = await read.load();
   if (value !== undefined) {
     const own = read.positionOf(value);
     const reached = options.projectionReached ?? own;
     const position = reached > own ? reached : own;
     await cache.set(read.key, { position, payload: read.toPayload(value) });
-    near?.offer(read.key, position, value, epoch);
+    sharedCache.fill.inc();
+    if (near !== undefined) {
+      near.offer(read.key, position, value, epoch);
+      nearCache.fill.inc();
+    }
   }
   return value;
 };

@@ -15,6 +15,8 @@ import type { Leadership } from '../../platform/leadership.js';
 import { projectionLockKey } from './lock-keys.js';
 import { loadBlockedKeys } from './parked-store.js';
 import type { ProjectionWatch } from './position-watch.js';
+import { projectionMetrics, secondsSince } from '../../platform/metrics.js';
+import { linksOf, runInSpan, startSpan, traceIdOf, traceparentIn, tracingEnabled } from '../../platform/tracing.js';
 import { commitLiveBatch, type Cursor, type LiveOutcome } from './live-batch.js';
 import { sleep } from './transient.js';
 import type { EngineLogger, EngineTuning } from './tuning.js';
@@ -51,6 +53,7 @@ export class ProjectionRunner {
   constructor(private readonly deps: RunnerDeps) {}
 
   start(): void {
+    projectionMetrics.declare(this.deps.projection.name);
     this.loop ??= this.run();
   }
 
@@ -131,7 +134,9 @@ export class ProjectionRunner {
           await sleep(wait, signal);
           batch = (await feed.take(cursor.position, signal)) ?? batch;
         }
-        const outcome = await commitLiveBatch(this.deps, batch, cursor, signal);
+        const started = performance.now();
+        const outcome = await this.traced(batch, () => commitLiveBatch(this.deps, batch, cursor, signal));
+        if (outcome.kind === 'ok') this.measured(batch, started);
         if (outcome.kind === 'paused') return (await this.whilePaused(signal)) ? 'moved' : 'stopped';
         if (outcome.kind !== 'ok') return outcome.kind;
         lastCommitAt = Date.now();
@@ -139,6 +144,38 @@ export class ProjectionRunner {
       }
     } finally {
       await feed.close();
+    }
+  }
+
+  /**
+   * With tracing on, the batch runs in a span of its own trace, linked to the traces of the events
+   * it applies (their `traceparent`): many flows meet in one batch, so it continues none of them.
+   */
+  private traced(batch: FeedBatch, commit: () => Promise<LiveOutcome>): Promise<LiveOutcome> {
+    if (!tracingEnabled() || batch.events.length === 0) return commit();
+    const { projection } = this.deps;
+    const span = startSpan(`projection ${projection.name} batch`, {
+      links: linksOf(batch.events.map((event) => traceparentIn(event.metadata))),
+      attributes: { 'keel.projection': projection.name, 'keel.events': batch.events.length, 'keel.position': batch.position.toString() },
+    });
+    return runInSpan(span, commit);
+  }
+
+  /**
+   * A committed batch's metrics: its size and duration, the position, and each event's freshness
+   * (from its append to this commit), with the event's trace id as the exemplar.
+   */
+  private measured(batch: FeedBatch, started: number): void {
+    const { projection } = this.deps;
+    const batchMetrics = projectionMetrics.batch(projection.name);
+    batchMetrics.duration.observe(secondsSince(started));
+    batchMetrics.position.set(Number(batch.position));
+    if (batch.events.length === 0) return;
+    batchMetrics.size.observe(batch.events.length);
+    const freshness = projectionMetrics.freshness(projection.name);
+    const now = Date.now();
+    for (const event of batch.events) {
+      freshness(Math.max(0, now - event.createdAt.getTime()) / 1000, tracingEnabled() ? traceIdOf(traceparentIn(event.metadata)) : undefined);
     }
   }
 

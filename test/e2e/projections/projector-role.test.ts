@@ -36,11 +36,11 @@ describe('keel serve --role projector', { timeout: 120_000 }, () => {
     await database.drop();
   });
 
-  it('runs every read model without listening for HTTP, and stops on SIGTERM', async () => {
-    const projector = keel(['serve', '--role', 'projector'], { DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'info' });
+  it('runs every read model, serves only its probes and metrics, and stops on SIGTERM', async () => {
+    const projector = keel(['serve', '--role', 'projector'], { DATABASE_URL: database.url, PORT: '0', PROJECTOR_PORT: '0', LOG_LEVEL: 'info' });
     const deadline = Date.now() + 60_000;
-    while (!projector.output().includes('Keel projector running (no HTTP)') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(projector.output()).toContain('Keel projector running (no HTTP)');
+    while (!projector.output().includes('Keel projector running') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(projector.output()).toContain('Keel projector running');
     expect(projector.output()).not.toContain('Keel listening');
     const names = readModels.map((p) => p.name).sort();
     let rows: string[] = [];
@@ -50,6 +50,15 @@ describe('keel serve --role projector', { timeout: 120_000 }, () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(rows).toEqual(names);
+    // Its listener (PROJECTOR_PORT): probes and metrics, no API.
+    const listening = /"url":"(http:\/\/[^"]+)"[^\n]*Keel projector running/.exec(projector.output())?.[1];
+    expect(listening, projector.output()).toBeDefined();
+    expect((await fetch(`${listening}/health`)).status).toBe(200);
+    expect((await fetch(`${listening}/ready`)).status).toBe(200);
+    expect((await fetch(`${listening}/graphql`, { method: 'POST' })).status).toBe(404);
+    const exposition = await (await fetch(`${listening}/metrics`)).text();
+    for (const name of names) expect(exposition).toMatch(new RegExp(`keel_projection_leader\\{[^}]*projection="${name}"[^}]*\\} 1`));
+    expect(exposition).toContain('keel_build_info{version="');
     projector.child.kill('SIGTERM');
     expect(await projector.exited).toBe(0);
   });

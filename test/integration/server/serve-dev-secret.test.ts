@@ -45,11 +45,13 @@ describe('startKeel without JWT_SECRET on a non-loopback HOST', () => {
     });
   }
 
-  it('--role projector: starts on HOST=0.0.0.0 without JWT_SECRET (it listens on nothing)', async () => {
-    const config = loadConfig({ DATABASE_URL: database.url, HOST: '0.0.0.0', PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'development' });
+  it('--role projector: starts on HOST=0.0.0.0 without JWT_SECRET (it serves no API, only probes and metrics)', async () => {
+    const config = loadConfig({ DATABASE_URL: database.url, HOST: '0.0.0.0', PORT: '0', PROJECTOR_PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'development' });
     const server = await startKeel(config, { role: 'projector', handleSignals: false, logger: silentLogger() });
     try {
-      expect(server.url).toBe('');
+      const port = new URL(server.url).port;
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST' })).status).toBe(404);
     } finally {
       await server.close();
     }
