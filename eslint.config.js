@@ -42,7 +42,7 @@ const boundaries = Object.entries(layers).map(([layer, allowed]) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.keel/', 'bench/results/', 'coverage/', 'dist/', 'dist.next-*/', 'dist.old-*/', 'test-results/'] },
+  { ignores: ['node_modules/', '.keel/', '.bench-base/', 'bench/results/', 'coverage/', 'dist/', 'dist.next-*/', 'dist.old-*/', 'test-results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -27,7 +27,7 @@ export const buildProgram = (env: NodeJS.ProcessEnv = process.env, options: Prog
     .command('serve')
     .description('start the HTTP API (the same as `npm start`); SIGINT/SIGTERM stop it gracefully')
     .addOption(
-      new Option('--role <role>', 'api: HTTP only; projector: projections and the order process manager, no HTTP; all: both')
+      new Option('--role <role>', 'api: the HTTP API only; projector: projections and the order process manager, with /health, /ready and /metrics on PROJECTOR_PORT; all: both')
         .choices(SERVE_ROLES)
         .default('all'),
     )

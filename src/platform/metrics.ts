@@ -3,8 +3,10 @@
  * `GET /metrics` by each process (the API on its port, the projector on PROJECTOR_PORT).
  *
  * One registry per process (module state, like prom-client's own default): the layers record
- * through the small functions and children below, which cache their labelled children so a hot
- * path does one Map lookup and an addition, never prom-client's label hashing.
+ * through the small functions and children below, which cache their labelled children (one Map
+ * lookup, no label objects built per call). prom-client still hashes the labels on each call:
+ * about 0.3 µs a counter and 0.5 µs a histogram here (bench/metrics-cost.ts), about 1.5 µs per
+ * cached GraphQL read in all.
  *
  * Exposition: Prometheus text (0.0.4) by default, OpenMetrics 1.0 when the scraper's Accept asks for
  * it; exemplars (the trace id of one observation per bucket) exist only in OpenMetrics, which is
@@ -57,7 +59,7 @@ export const metrics = {
   rateLimitRefusals: counter('keel_rate_limit_refusals_total', 'Requests refused by a rate limit (KEEL_ERR_RATE_LIMITED).', ['limit']),
   overloadShed: counter('keel_overload_shed_total', 'Requests shed under load (503 KEEL_ERR_OVERLOADED).', []),
   pendingReactions: gauge('keel_process_manager_pending_reactions', 'Reactions of the process manager started and not yet finished.', ['process']),
-  reactions: counter('keel_process_manager_reactions_total', 'Reactions of the process manager, by outcome (ok, error).', ['process', 'outcome']),
+  reactions: counter('keel_process_manager_reactions_total', 'Reactions of the process manager, by outcome (ok; error: one failed attempt, retried or given up).', ['process', 'outcome']),
   horizonAge: gauge('keel_xmin_horizon_age_seconds', 'Age of the oldest transaction at the PostgreSQL cluster\'s xmin horizon (0 when none runs).', []),
   horizonWaiting: gauge('keel_xmin_horizon_waiting_seconds', 'How long committed events have waited behind the xmin horizon (0 when none waits).', []),
   horizonHolder: gauge('keel_xmin_horizon_holder', 'The session holding the xmin horizon back while events wait behind it; the value is its transaction\'s age in seconds.', ['pid', 'database', 'application', 'state']),
@@ -105,8 +107,8 @@ export const observeTraced = <L extends string>(histogram: Histogram<L>, labels:
 };
 
 /**
- * A histogram with exemplars observed without prom-client's per-call label hashing when there is no
- * trace id (the common case: tracing is off by default).
+ * A histogram with exemplars, observed through its labelled child when there is no trace id (the
+ * common case: tracing is off by default), so no object is built per call.
  */
 const exemplarHistogram = (histogram: Histogram<string>, labelName: string) =>
   children((value) => {

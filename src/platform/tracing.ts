@@ -178,5 +178,9 @@ export const inSpan = <T>(name: string, options: SpanOptions, fn: (span: Span | 
   return runInSpan(span, () => fn(span));
 };
 
-/** Attributes of a replay's root span: a rebuild or a debugging session, never a live flow. */
-export const REPLAY_ATTRIBUTES: Attributes = { 'keel.replay': true };
+/**
+ * Runs a replay (a projection rebuild, replay debugging) in a trace of its own, marked
+ * `keel.replay: true`: a new root, whatever is active, so it continues no live trace.
+ */
+export const inReplaySpan = <T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> =>
+  inSpan(name, { parent: ROOT_CONTEXT, attributes: { ...attributes, 'keel.replay': true } }, fn);

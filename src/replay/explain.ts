@@ -5,6 +5,7 @@
  * subject is in its state. Events are found through the event index (never by scanning a hot
  * inventory stream): by the entities they name and by correlation id.
  */
+import { inReplaySpan } from '../platform/tracing.js';
 import { fold } from '../commands/decider.js';
 import { orderStreamId } from '../commands/order/index.js';
 import type { RecordedEvent } from '../eventstore/port.js';
@@ -108,7 +109,11 @@ const story = async (
   };
 };
 
-export const explainOrder = async (log: EventLog, index: EventIndex, orderId: string): Promise<Story> => {
+/** Marked as a replay when tracing is on (platform/tracing.ts): it never joins a live trace. */
+export const explainOrder = (log: EventLog, index: EventIndex, orderId: string): Promise<Story> =>
+  inReplaySpan('replay explain order', { 'keel.order_id': orderId }, () => explainOrderStory(log, index, orderId));
+
+const explainOrderStory = async (log: EventLog, index: EventIndex, orderId: string): Promise<Story> => {
   const streamId = orderStreamId(orderId);
   const seed: RecordedEvent[] = [];
   for await (const event of log.readStream(streamId)) seed.push(event);

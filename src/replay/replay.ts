@@ -4,6 +4,7 @@
  * condition on the state first holds. Steps (event, state, diff) go to `onStep`; without it only
  * the fold runs, in bounded memory: the stream is read page by page and nothing is kept but the state.
  */
+import { inReplaySpan } from '../platform/tracing.js';
 import { KeelError } from '../platform/errors.js';
 import { holds, type Condition } from './condition.js';
 import { diffStates, type Change } from './diff.js';
@@ -92,7 +93,11 @@ const checkOptions = (streamId: string, options: ReplayOptions, bounds: Awaited<
   }
 };
 
-export const replayStream = async (log: EventLog, streamId: string, options: ReplayOptions = {}): Promise<ReplayOutcome> => {
+/** Marked as a replay when tracing is on (platform/tracing.ts): it never joins a live trace. */
+export const replayStream = (log: EventLog, streamId: string, options: ReplayOptions = {}): Promise<ReplayOutcome> =>
+  inReplaySpan('replay stream', { 'keel.stream': streamId }, () => replay(log, streamId, options));
+
+const replay = async (log: EventLog, streamId: string, options: ReplayOptions): Promise<ReplayOutcome> => {
   const kind = streamKindOf(streamId);
   const bounds = await streamBounds(log, streamId);
   checkOptions(streamId, options, bounds);

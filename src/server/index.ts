@@ -50,7 +50,7 @@ export const startKeel = async (config: Config, options: StartOptions = {}): Pro
   const logger = options.logger ?? createLogger(config);
   const role = options.role ?? 'all';
   // Before anything opens: in production without JWT_SECRET this stops startup with one line. A
-  // projector serves no HTTP and verifies no tokens: it builds no app and needs no secret.
+  // projector serves no API and verifies no tokens: it needs no secret.
   const apiSettings = role === 'projector' ? undefined : apiSettingsOf(config);
   // Without JWT_SECRET anyone could mint tokens (the development secret is public): loopback only.
   if (apiSettings !== undefined) requireSecretBeyondLoopback(config);

@@ -1,15 +1,14 @@
 /**
  * keel_graphql_*: every GraphQL request over HTTP, by operation name and type, with its duration,
- * its outcome and the codes of the errors it answered. The operation is named by mercurius'
- * `preExecution` hook (the parsed document is there); a request refused before execution (bad
- * token, rate limit, validation) is counted under the name its body gives, as type `unknown`.
+ * its outcome and the codes of the errors it answered, recorded as the response is sent. The
+ * operation is read from the request's text (`operationOf`), refused requests included.
  *
  * Operation names are the client's words: a label per name would let any client grow the series
  * without bound. Names must look like GraphQL names (at most 64 characters), and after
  * `MAX_OPERATION_NAMES` distinct ones every new name is counted as `other`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { DocumentNode, OperationDefinitionNode } from 'graphql';
+import type { Counter } from 'prom-client';
 import { metrics, observeTraced } from '../../platform/metrics.js';
 
 export const MAX_OPERATION_NAMES = 200;
@@ -21,7 +20,7 @@ interface Operation {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The GraphQL operation the request ran (null until mercurius executes one). */
+    /** The GraphQL operation the request named (set when its response is sent). */
     keelOperation: Operation | null;
     /** Codes of the GraphQL errors answered (null: none). */
     keelErrorCodes: string[] | null;
@@ -41,34 +40,55 @@ const labelOf = (name: string | undefined): string => {
   return name;
 };
 
-/** The operation a document runs: the one named, or its only one; anonymous ones by their first field. */
-const operationIn = (document: DocumentNode, operationName: string | undefined): OperationDefinitionNode | undefined => {
-  for (const definition of document.definitions) {
-    if (definition.kind !== 'OperationDefinition') continue;
-    if (operationName === undefined || definition.name?.value === operationName) return definition;
-  }
-  return undefined;
+/**
+ * The operation a request runs, read from its text without parsing it: the named operation's (or
+ * the first one's) keyword and name; an anonymous one is named by its first field. Per request this
+ * is one or two regular-expression scans that stop at the operation; mercurius' parsed document is
+ * only reachable from an async hook, which would cost every request a promise.
+ */
+const OPERATION = /(?:^|[\s{}])(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?/;
+const SHORTHAND = /^\s*\{\s*([_A-Za-z][_0-9A-Za-z]*)/;
+const FIRST_FIELD = /\{\s*([_A-Za-z][_0-9A-Za-z]*)/;
+
+export const operationOf = (query: string, operationName: string | undefined): Operation => {
+  const shorthand = SHORTHAND.exec(query);
+  if (shorthand !== null) return { name: labelOf(shorthand[1]), type: 'query' };
+  const named = operationName === undefined || !NAME.test(operationName) ? undefined : new RegExp(`(?:^|[\\s}])(query|mutation|subscription)\\s+${operationName}\\b`).exec(query);
+  if (named !== null && named !== undefined) return { name: labelOf(operationName), type: named[1] ?? 'unknown' };
+  const first = OPERATION.exec(query);
+  if (first === null) return { name: labelOf(operationName), type: 'unknown' };
+  const name = first[2] ?? FIRST_FIELD.exec(query.slice(first.index))?.[1];
+  return { name: labelOf(name), type: first[1] ?? 'unknown' };
 };
 
-const bodyOperationName = (request: FastifyRequest): string | undefined => {
+const paramsOf = (request: FastifyRequest): { readonly query: unknown; readonly operationName: unknown } | undefined => {
   const source = request.method === 'GET' ? request.query : request.body;
-  const name = typeof source === 'object' && source !== null ? Reflect.get(source, 'operationName') : undefined;
-  return typeof name === 'string' ? name : undefined;
-};
-
-/** Names the request's operation; called from mercurius' preExecution hook. */
-export const noteOperation = (request: FastifyRequest, document: DocumentNode): void => {
-  const given = bodyOperationName(request);
-  const operation = operationIn(document, given);
-  if (operation === undefined) return;
-  const field = operation.selectionSet.selections[0];
-  const anonymous = field?.kind === 'Field' ? field.name.value : undefined;
-  request.keelOperation = { name: labelOf(operation.name?.value ?? anonymous), type: operation.operation };
+  return typeof source === 'object' && source !== null ? (source as { query: unknown; operationName: unknown }) : undefined;
 };
 
 /** Notes the codes of the errors a request answers; called by the error formatter. */
 export const noteErrorCodes = (request: FastifyRequest, codes: readonly string[]): void => {
   request.keelErrorCodes = [...(request.keelErrorCodes ?? []), ...codes];
+};
+
+/** The series of one operation, made once (label hashing is prom-client's slow part). */
+const series = new Map<string, { ok: Counter.Internal; error: Counter.Internal; duration: (seconds: number, traceId?: string) => void }>();
+const seriesOf = (operation: string, type: string) => {
+  const key = `${type} ${operation}`;
+  let found = series.get(key);
+  if (found === undefined) {
+    const duration = metrics.graphqlDuration.labels(operation, type);
+    found = {
+      ok: metrics.graphqlOperations.labels(operation, type, 'ok'),
+      error: metrics.graphqlOperations.labels(operation, type, 'error'),
+      duration: (seconds, traceId) => {
+        if (traceId === undefined) duration.observe(seconds);
+        else observeTraced(metrics.graphqlDuration, { operation, type }, seconds, traceId);
+      },
+    };
+    series.set(key, found);
+  }
+  return found;
 };
 
 /** Registers the request decorations and the onResponse hook on the GraphQL plugin's instance. */
@@ -78,12 +98,15 @@ export const registerOperationMetrics = (app: FastifyInstance): void => {
   app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     // A WebSocket's upgrade: its subscriptions are not requests of their own.
     if (Reflect.get(request, 'ws') === true) return done();
-    const operation = request.keelOperation ?? { name: labelOf(bodyOperationName(request)), type: 'unknown' };
+    const params = paramsOf(request);
+    const operationName = typeof params?.operationName === 'string' ? params.operationName : undefined;
+    const operation = typeof params?.query === 'string' ? operationOf(params.query, operationName) : { name: labelOf(operationName), type: 'unknown' };
+    request.keelOperation = operation;
     const codes = request.keelErrorCodes;
-    const failed = codes !== null || reply.statusCode >= 400;
-    metrics.graphqlOperations.inc({ operation: operation.name, type: operation.type, outcome: failed ? 'error' : 'ok' });
-    observeTraced(metrics.graphqlDuration, { operation: operation.name, type: operation.type }, reply.elapsedTime / 1000, request.keelSpan?.spanContext().traceId);
-    for (const code of codes ?? []) metrics.graphqlErrors.inc({ operation: operation.name, code });
+    const series = seriesOf(operation.name, operation.type);
+    (codes !== null || reply.statusCode >= 400 ? series.error : series.ok).inc();
+    series.duration(reply.elapsedTime / 1000, request.keelSpan?.spanContext().traceId);
+    for (const code of codes ?? []) metrics.graphqlErrors.labels(operation.name, code).inc();
     done();
   });
 };

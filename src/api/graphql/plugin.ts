@@ -29,7 +29,7 @@ import { createErrorFormatter, toClientError } from './error-formatter.js';
 import { graphql } from './graphql-runtime.js';
 import { unsafeVariable } from './input-strings.js';
 import { GRAPHQL_RESPONSE_TYPE, notAcceptable, responseMedia, useGraphqlBodyParsers } from './media-types.js';
-import { noteOperation, registerOperationMetrics } from './operation-metrics.js';
+import { registerOperationMetrics } from './operation-metrics.js';
 import { getShape, postShape } from './request-shape.js';
 import { registerRequestTracing } from './request-tracing.js';
 import { buildResolvers, typeDefs } from './schema.js';
@@ -265,11 +265,6 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
   // variables, the input strings), so a bad field is refused like over HTTP rather than silently
   // never delivered; the verdict is applied here. A subscription-only hook: HTTP requests never
   // reach it.
-  // The operation a request runs, named once mercurius has parsed it (HTTP only: a subscription's
-  // context has no reply).
-  app.graphql.addHook('preExecution', async (_schema, document, context) => {
-    if (context.reply !== undefined) noteOperation(context.reply.request, document);
-  });
   app.graphql.addHook('preSubscriptionExecution', (_schema, _document, context, id) => {
     edge.admit(context.keelSocket, id);
   });

@@ -7,6 +7,7 @@
  * version (rebuild-swap.ts). Schema renames are transactional: readers see the old tables or the
  * new ones, never none. The live runner notices the new generation at its next batch and carries on.
  */
+import { inReplaySpan } from '../../platform/tracing.js';
 import type { DatabaseHandle } from '../../platform/database.js';
 import { KeelError } from '../../platform/errors.js';
 import type { Projection } from '../projection.js';
@@ -109,7 +110,14 @@ const finish = async (run: RebuildRun, swapped: Swapped): Promise<RebuildResult>
   };
 };
 
-export const rebuildProjection = async (options: RebuildOptions): Promise<RebuildResult> => {
+/**
+ * A rebuild is a replay: with tracing on it runs in a trace of its own, marked `keel.replay`,
+ * continuing and linking none of the live traces its events carry.
+ */
+export const rebuildProjection = (options: RebuildOptions): Promise<RebuildResult> =>
+  inReplaySpan(`projection ${options.projection.name} rebuild`, { 'keel.projection': options.projection.name }, () => rebuild(options));
+
+const rebuild = async (options: RebuildOptions): Promise<RebuildResult> => {
   const { handle, store, projection } = options;
   const { name } = projection;
   const leadership = createLeadership(handle);

@@ -1,0 +1,99 @@
+/**
+ * `npm run bench:overhead [-- --base <git ref>] [--rounds N] [--only a1,b,api]`: what metrics and
+ * tracing cost the hot paths. The same workloads (`npm run bench -- --only …`) run, alternating,
+ * in three builds of Keel within one run:
+ * - base: a git worktree of `--base` (default: the commit before /metrics existed), no metrics code;
+ * - metrics: this tree as shipped (metrics on, tracing off: the default);
+ * - tracing: this tree with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local OTLP sink that accepts
+ *   and drops every batch (the export's cost is Keel's, the collector's is not).
+ * It prints the median rate of each workload per build and the ratios to the base.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The last commit before metrics and tracing (issue #14) landed. */
+const DEFAULT_BASE = '2b54777';
+
+const options = new Command('bench:overhead')
+  .addOption(new Option('--base <ref>', 'the commit without metrics and tracing').default(DEFAULT_BASE))
+  .addOption(new Option('--rounds <n>', 'runs of each build, alternating').default('2'))
+  .addOption(new Option('--only <ids>', 'workloads (npm run bench ids)').default('a1,b,api'))
+  .parse()
+  .opts<{ base: string; rounds: string; only: string }>();
+
+const worktree = join(ROOT, '.bench-base');
+if (!existsSync(worktree)) {
+  execFileSync('git', ['worktree', 'add', '--detach', worktree, options.base], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: worktree, stdio: 'inherit' });
+}
+
+/** An OTLP/HTTP endpoint that answers every export with 200 and keeps nothing. */
+const sink = createServer((request, response) => {
+  request.resume();
+  request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+});
+await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+
+interface Build {
+  readonly name: string;
+  readonly cwd: string;
+  readonly env: Record<string, string>;
+}
+const builds: Build[] = [
+  { name: 'base', cwd: worktree, env: {} },
+  { name: 'metrics', cwd: ROOT, env: {} },
+  { name: 'tracing', cwd: ROOT, env: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl } },
+];
+
+const newestResult = (cwd: string): string => {
+  const dir = join(cwd, 'bench', 'results');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const last = files.at(-1);
+  if (last === undefined) throw new Error(`no result in ${dir}`);
+  return join(dir, last);
+};
+
+const runBench = (build: Build): Promise<Map<string, number>> =>
+  new Promise((resolve, reject) => {
+    const child = spawn('npm', ['run', 'bench', '--', '--only', options.only], { cwd: build.cwd, env: { ...process.env, ...build.env }, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${build.name}: npm run bench exited ${code}`));
+      const { results } = JSON.parse(readFileSync(newestResult(build.cwd), 'utf8')) as { results: { workload: string; rate: number }[] };
+      resolve(new Map(results.map((r) => [r.workload, r.rate])));
+    });
+  });
+
+const rates = new Map<string, Map<string, number[]>>();
+for (let round = 1; round <= Number(options.rounds); round++) {
+  // Alternate the order each round, so drift of the machine does not favour one build.
+  for (const build of round % 2 === 1 ? builds : [...builds].reverse()) {
+    console.error(`\n[overhead] round ${round}: ${build.name}`);
+    for (const [workload, rate] of await runBench(build)) {
+      const byBuild = rates.get(workload) ?? new Map<string, number[]>();
+      byBuild.set(build.name, [...(byBuild.get(build.name) ?? []), rate]);
+      rates.set(workload, byBuild);
+    }
+  }
+}
+sink.close();
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+console.log(`\n| workload | base (${options.base}) | metrics | metrics / base | tracing on | tracing / base |`);
+console.log('|---|---|---|---|---|---|');
+for (const [workload, byBuild] of rates) {
+  const [base, metrics, tracing] = ['base', 'metrics', 'tracing'].map((name) => median(byBuild.get(name) ?? []));
+  const ratio = (value: number | undefined) => (base === undefined || base === 0 || value === undefined ? '-' : (value / base).toFixed(3));
+  console.log(`| ${workload} | ${base?.toFixed(0)} | ${metrics?.toFixed(0)} | ${ratio(metrics)} | ${tracing?.toFixed(0)} | ${ratio(tracing)} |`);
+}

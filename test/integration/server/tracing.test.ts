@@ -1,0 +1,197 @@
+/**
+ * Tracing, end to end in one process (startKeel with OTEL_EXPORTER_OTLP_ENDPOINT): a checkout sent
+ * with a client's `traceparent` is one trace from the GraphQL request through the command and the
+ * append; its events carry the trace context; the projector's batch links to it; the process
+ * manager's reactions continue it; the exemplars name it; log lines inside a span name it; and a
+ * replay starts a trace of its own, marked as one. Spans are collected by a small OTLP/HTTP sink
+ * standing in for the collector (Jaeger).
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signToken } from '../../../src/api/tokens.js';
+import { openEventStore } from '../../../src/eventstore/open.js';
+import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../../../src/platform/config.js';
+import { openDatabase } from '../../../src/platform/database.js';
+import type { DatabaseHandle } from '../../../src/platform/database.js';
+import { createLogger } from '../../../src/platform/logger.js';
+import { endSpan, startSpan, withSpan } from '../../../src/platform/tracing.js';
+import { replayStream } from '../../../src/replay/index.js';
+import { startKeel } from '../../../src/server/index.js';
+import type { KeelServer } from '../../../src/server/index.js';
+import { createTestDatabase, redisTestPrefix, redisTestUrl } from '../../support/database.js';
+import type { TestDatabase } from '../../support/database.js';
+
+interface OtlpSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId?: string;
+  readonly name: string;
+  readonly links?: readonly { readonly traceId: string; readonly spanId: string }[];
+  readonly attributes?: readonly { readonly key: string; readonly value: Record<string, unknown> }[];
+}
+
+/** OTLP/HTTP JSON: resourceSpans[].scopeSpans[].spans[]. */
+const startSink = async (): Promise<{ url: string; spans: OtlpSpan[]; close(): Promise<void> }> => {
+  const spans: OtlpSpan[] = [];
+  const server: Server = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    request.on('end', () => {
+      const parsed = JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
+      for (const resource of parsed.resourceSpans) for (const scope of resource.scopeSpans) spans.push(...scope.spans);
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+};
+
+const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CLIENT_SPAN = '00f067aa0ba902b7';
+const admin = signToken({ subject: 'ada', roles: ['admin'], secret: DEVELOPMENT_JWT_SECRET, expiresInSeconds: 3600 });
+const alice = signToken({ subject: 'alice', roles: ['customer'], secret: DEVELOPMENT_JWT_SECRET, expiresInSeconds: 3600 });
+
+const attribute = (span: OtlpSpan, key: string): unknown => {
+  const value = span.attributes?.find((a) => a.key === key)?.value;
+  return value === undefined ? undefined : Object.values(value)[0];
+};
+
+describe('traces across the write path, the projector and the process manager (OTLP sink standing in for the collector)', () => {
+  let database: TestDatabase;
+  let sink: Awaited<ReturnType<typeof startSink>>;
+  let server: KeelServer;
+  let handle: DatabaseHandle;
+  const lines: string[] = [];
+  let orderId = '';
+
+  const post = async (query: string, variables: unknown, token: string, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: Record<string, Record<string, unknown>>; errors?: unknown[] };
+    expect(body.errors, JSON.stringify(body)).toBeUndefined();
+    return body.data ?? {};
+  };
+
+  const spansUntil = async (what: string, found: (spans: OtlpSpan[]) => boolean): Promise<OtlpSpan[]> => {
+    const deadline = Date.now() + 15_000;
+    while (!found(sink.spans)) {
+      if (Date.now() > deadline) throw new Error(`${what}: not among ${sink.spans.map((s) => s.name).join(', ')}`);
+      await sleep(200);
+    }
+    return sink.spans;
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase('tracing');
+    sink = await startSink();
+    const config = loadConfig({
+      DATABASE_URL: database.url,
+      REDIS_URL: redisTestUrl(),
+      REDIS_KEY_PREFIX: redisTestPrefix('tracing'),
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'test',
+      PAYMENT_FAKE_LATENCY_MS: '0',
+      PAYMENT_FAKE_FAILURE_RATE: '0',
+      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+    });
+    const capture = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        done();
+      },
+    });
+    server = await startKeel(config, { handleSignals: false, logger: createLogger(config, capture) });
+    handle = await openDatabase({ databaseUrl: database.url, dataDir: '' });
+    await post('mutation ($input: ListProductInput!) { listProduct(input: $input) { position } }', { input: { productId: 'lamp', sku: 'LAMP', name: 'Lamp', price: 4500, currency: 'EUR' } }, admin);
+    await post('mutation ($input: ReceiveStockInput!) { receiveStock(input: $input) { position } }', { input: { sku: 'LAMP', quantity: 10 } }, admin);
+    const placed = await post(
+      'mutation PlaceOrder($input: PlaceOrderInput!) { placeOrder(input: $input) { orderId } }',
+      { input: { lines: [{ sku: 'LAMP', quantity: 1, unitPrice: 4500 }], currency: 'EUR' } },
+      alice,
+      { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` },
+    );
+    orderId = String(placed.placeOrder?.orderId);
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await handle?.close();
+    await sink?.close();
+    await database?.drop();
+  });
+
+  it('continues the client\'s trace from the request through the command to the append', async () => {
+    const spans = await spansUntil('the append', (all) => all.some((s) => s.traceId === CLIENT_TRACE && s.name === 'append'));
+    const request = spans.find((s) => s.traceId === CLIENT_TRACE && s.name === 'graphql mutation PlaceOrder');
+    expect(request?.parentSpanId).toBe(CLIENT_SPAN);
+    const command = spans.find((s) => s.traceId === CLIENT_TRACE && s.name === 'command order');
+    expect(command?.parentSpanId).toBe(request?.spanId);
+    const append = spans.find((s) => s.traceId === CLIENT_TRACE && s.name === 'append');
+    expect(append?.parentSpanId).toBe(command?.spanId);
+    expect(attribute(append as OtlpSpan, 'keel.stream')).toBe(`order-${orderId}`);
+  });
+
+  it('writes the command\'s trace context into its events\' metadata', async () => {
+    const { rows } = await sql<{ traceparent: string | null }>`select metadata->>'traceparent' as traceparent from keel_events
+      where stream_id = ${`order-${orderId}`} and type = 'OrderPlaced'`.execute(handle.db);
+    expect(rows[0]?.traceparent).toMatch(new RegExp(`^00-${CLIENT_TRACE}-[0-9a-f]{16}-01$`));
+  });
+
+  it('links the orders projection\'s batch to the trace, and the process manager\'s reactions continue it', async () => {
+    const spans = await spansUntil('a reaction and a batch', (all) =>
+      all.some((s) => s.traceId === CLIENT_TRACE && s.name === 'react OrderPlaced') && all.some((s) => s.name === 'projection orders batch' && (s.links ?? []).some((l) => l.traceId === CLIENT_TRACE)),
+    );
+    const batch = spans.find((s) => s.name === 'projection orders batch' && (s.links ?? []).some((l) => l.traceId === CLIENT_TRACE));
+    // A batch is a trace of its own: it links the flows it applies, it continues none of them.
+    expect(batch?.traceId).not.toBe(CLIENT_TRACE);
+    const reaction = spans.find((s) => s.traceId === CLIENT_TRACE && s.name === 'react OrderPlaced');
+    // The reaction's own commands (reserving the stock) are in the trace too.
+    expect(spans.some((s) => s.traceId === CLIENT_TRACE && s.name === 'command inventory' && s.parentSpanId === reaction?.spanId)).toBe(true);
+  });
+
+  it('names the trace in the exemplars of /metrics (OpenMetrics)', async () => {
+    const response = await fetch(`${server.url}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
+    expect(response.headers.get('content-type')).toContain('application/openmetrics-text');
+    const text = await response.text();
+    expect(text).toMatch(new RegExp(`keel_command_duration_seconds_bucket\\{[^}]*aggregate="order"[^}]*\\} \\d+ # \\{trace_id="${CLIENT_TRACE}"\\}`));
+    expect(text).toMatch(/# EOF\n$/);
+  });
+
+  it('names the trace and span on every log line written inside a span', () => {
+    const logger = createLogger({ logLevel: 'info', nodeEnv: 'test' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString('utf8')), done()) }));
+    const span = startSpan('log check');
+    withSpan(span, () => logger.info({ marker: 'inside' }, 'inside a span'));
+    endSpan(span);
+    const line = JSON.parse(lines.find((l) => l.includes('"marker":"inside"')) ?? '{}') as Record<string, unknown>;
+    expect(line.traceId).toBe(span?.spanContext().traceId);
+    expect(line.spanId).toBe(span?.spanContext().spanId);
+  });
+
+  it('runs a replay in a trace of its own, marked as a replay', async () => {
+    const store = await openEventStore(handle);
+    try {
+      await replayStream(store, `order-${orderId}`);
+    } finally {
+      await store.close();
+    }
+    const spans = await spansUntil('the replay', (all) => all.some((s) => s.name === 'replay stream'));
+    const replay = spans.find((s) => s.name === 'replay stream');
+    expect(replay?.traceId).not.toBe(CLIENT_TRACE);
+    expect(replay?.parentSpanId ?? '').toBe('');
+    expect(replay?.links ?? []).toEqual([]);
+    expect(attribute(replay as OtlpSpan, 'keel.replay')).toBe(true);
+  });
+});
