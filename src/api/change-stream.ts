@@ -6,6 +6,7 @@
  * after they come back (a publisher may reconnect later). Ends when `signal` aborts; unsubscribes
  * on the way out.
  */
+import { contextOf, endSpan, startSpan } from '../platform/tracing.js';
 import type { Notice, Unsubscribe } from '../projections/cache/index.js';
 
 export interface ChangeStreamSource<T> {
@@ -95,7 +96,13 @@ export async function* changeStream<T>(
       const value = await source.fromNotice(notice, last);
       if (value === undefined || source.positionOf(value) <= last) continue;
       last = source.positionOf(value);
-      yield value;
+      // With tracing on, the push continues the trace of the event that changed the row.
+      const span = notice.traceparent === undefined ? undefined : startSpan('subscription push', { parent: contextOf(notice.traceparent), attributes: { 'keel.topic': notice.topic } });
+      try {
+        yield value;
+      } finally {
+        endSpan(span);
+      }
     }
   } finally {
     signal.removeEventListener('abort', onAbort);

@@ -23,6 +23,11 @@ export interface ProjectionChange {
   readonly position: bigint;
   /** JSON-serialisable: what a cache entry or a subscriber needs (the new row, usually). */
   readonly payload: Readonly<Record<string, unknown>>;
+  /**
+   * The W3C trace context of the event at `position`, while tracing is on: the subscription push
+   * it causes continues that event's trace.
+   */
+  readonly traceparent?: string;
 }
 
 export interface ApplyContext {

@@ -61,7 +61,7 @@ export const createMemoryReadCache = (options: MemoryReadCacheOptions): ReadCach
       const onNotice = (json: string, notice: Notice): void => {
         if (!matcher.test(notice.topic)) return;
         try {
-          listener({ topic: notice.topic, position: notice.position, payload: copy(json) });
+          listener({ topic: notice.topic, position: notice.position, payload: copy(json), ...(notice.traceparent === undefined ? {} : { traceparent: notice.traceparent }) });
         } catch (error) {
           options.logger.warn({ err: error, topic: notice.topic }, 'cache notice listener failed');
         }

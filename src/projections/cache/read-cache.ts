@@ -22,6 +22,8 @@ export interface Notice {
   readonly topic: string;
   readonly position: bigint;
   readonly payload: Readonly<Record<string, unknown>>;
+  /** The trace context of the event that made the change (tracing on only). */
+  readonly traceparent?: string;
 }
 
 export type NoticeListener = (notice: Notice) => void;

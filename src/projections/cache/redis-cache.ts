@@ -56,7 +56,8 @@ const parseJson = (text: string): unknown => {
 const parseNotice = (topic: string, message: string): Notice | undefined => {
   const parsed = parseJson(message);
   if (!isRecord(parsed) || typeof parsed.p !== 'string' || !/^\d+$/.test(parsed.p) || !isRecord(parsed.d)) return undefined;
-  return { topic, position: BigInt(parsed.p), payload: parsed.d };
+  const traceparent = typeof parsed.t === 'string' ? { traceparent: parsed.t } : {};
+  return { topic, position: BigInt(parsed.p), payload: parsed.d, ...traceparent };
 };
 
 /** Opens the cache; waits for Redis up to its connect timeout but never fails (it starts degraded). */
@@ -153,7 +154,7 @@ export const openRedisReadCache = async (options: RedisReadCacheOptions): Promis
     },
     delete: (key) => guard(async (redis) => void (await redis.del(key)), undefined),
     publish: async (notice: Notice) => {
-      const message = JSON.stringify({ p: notice.position.toString(), d: notice.payload });
+      const message = JSON.stringify({ p: notice.position.toString(), d: notice.payload, ...(notice.traceparent === undefined ? {} : { t: notice.traceparent }) });
       return guard(async (redis) => void (await redis.publish(`${channelPrefix}${notice.topic}`, message)), undefined);
     },
     subscribe: async (pattern: string, listener: NoticeListener): Promise<Unsubscribe> => {

@@ -8,7 +8,7 @@
  */
 import type { EventStore } from '../../eventstore/port.js';
 import type { DatabaseHandle } from '../../platform/database.js';
-import type { ChangeSink, Projection } from '../projection.js';
+import type { ChangeSink, Projection, ProjectionChange } from '../projection.js';
 import { initializeProjection, readControl } from './control-store.js';
 import { EventFeed, type FeedBatch } from './event-feed.js';
 import type { Leadership } from '../../platform/leadership.js';
@@ -42,6 +42,16 @@ export interface RunnerDeps {
   readonly tuning: EngineTuning;
   readonly onBatch?: ((info: BatchInfo) => void) | undefined;
 }
+
+/** Each change with the trace context of the event at its position (tracing on). */
+const withTraceparents = (changes: readonly ProjectionChange[], batch: FeedBatch): readonly ProjectionChange[] => {
+  if (changes.length === 0) return changes;
+  const byPosition = new Map(batch.events.map((event) => [event.position, traceparentIn(event.metadata)]));
+  return changes.map((change) => {
+    const traceparent = byPosition.get(change.position);
+    return traceparent === undefined ? change : { ...change, traceparent };
+  });
+};
 
 export class ProjectionRunner {
   private readonly stopping = new AbortController();
@@ -202,7 +212,7 @@ export class ProjectionRunner {
     if (outcome.applied.parked > 0) {
       logger.error({ projection: projection.name, parked: outcome.applied.parked }, `projection ${projection.name}: parked ${outcome.applied.parked} failing event(s); see keel projections parked ${projection.name}`);
     }
-    const { changes } = outcome.applied;
+    const changes = tracingEnabled() ? withTraceparents(outcome.applied.changes, batch) : outcome.applied.changes;
     if (changes.length > 0) {
       // In commit order, never blocking the next batch; a failure is logged and not retried.
       this.publishing = this.publishing

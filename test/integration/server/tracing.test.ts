@@ -2,7 +2,7 @@
  * Tracing, end to end in one process (startKeel with OTEL_EXPORTER_OTLP_ENDPOINT): a checkout sent
  * with a client's `traceparent` is one trace from the GraphQL request through the command and the
  * append; its events carry the trace context; the projector's batch links to it; the process
- * manager's reactions continue it; the exemplars name it; log lines inside a span name it; and a
+ * manager's reactions and the subscription push continue it; the exemplars name it; log lines inside a span name it; and a
  * replay starts a trace of its own, marked as one. Spans are collected by a small OTLP/HTTP sink
  * standing in for the collector (Jaeger).
  */
@@ -23,6 +23,7 @@ import { endSpan, startSpan, withSpan } from '../../../src/platform/tracing.js';
 import { replayStream } from '../../../src/replay/index.js';
 import { startKeel } from '../../../src/server/index.js';
 import type { KeelServer } from '../../../src/server/index.js';
+import { subscribe, wsClient } from '../../support/api-ws.js';
 import { createTestDatabase, redisTestPrefix, redisTestUrl } from '../../support/database.js';
 import type { TestDatabase } from '../../support/database.js';
 
@@ -160,6 +161,27 @@ describe('traces across the write path, the projector and the process manager (O
     const reaction = spans.find((s) => s.traceId === CLIENT_TRACE && s.name === 'react OrderPlaced');
     // The reaction's own commands (reserving the stock) are in the trace too.
     expect(spans.some((s) => s.traceId === CLIENT_TRACE && s.name === 'command inventory' && s.parentSpanId === reaction?.spanId)).toBe(true);
+  });
+
+  it('continues the trace in the subscription push the change causes', async () => {
+    const client = wsClient(server.url, alice);
+    const subscription = subscribe(client, 'subscription { availabilityChanged(sku: "LAMP") { sku available } }');
+    try {
+      await sleep(500);
+      const trace = 'a'.repeat(32);
+      await post(
+        'mutation PlaceOrder($input: PlaceOrderInput!) { placeOrder(input: $input) { orderId } }',
+        { input: { lines: [{ sku: 'LAMP', quantity: 1, unitPrice: 4500 }], currency: 'EUR' } },
+        alice,
+        { traceparent: `00-${trace}-${'b'.repeat(16)}-01` },
+      );
+      const spans = await spansUntil('the push', (all) => all.some((s) => s.traceId === trace && s.name === 'subscription push'));
+      const push = spans.find((s) => s.traceId === trace && s.name === 'subscription push');
+      expect(attribute(push as OtlpSpan, 'keel.topic')).toBe('availability:LAMP');
+    } finally {
+      await subscription.close();
+      await client.dispose();
+    }
   });
 
   it('names the trace in the exemplars of /metrics (OpenMetrics)', async () => {
