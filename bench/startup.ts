@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { signToken } from '../src/api/tokens.js';
 import { fieldOf, postGraphql } from './api/graphql-client.js';
-import { freePort } from './api/processes.js';
+import { benchDatabaseUrl, benchRedisUrl, freePort } from './api/processes.js';
 import { seedThroughApi } from './api/seed.js';
 import { itemsOf, round, runWorkers } from './load.js';
 import type { WorkloadResult } from './load.js';
@@ -65,20 +65,6 @@ const SHOWN: Record<Way, string> = {
 
 const PRODUCT_QUERY = 'query ($id: ID!) { product(id: $id) { id name price currency } }';
 const PRODUCTS_QUERY = '{ products(first: 20) { edges { node { id sku name price } } } }';
-
-const adminUrl = (database: string): string => {
-  const admin = process.env.KEEL_TEST_DATABASE_URL;
-  if (!admin) throw new Error('the startup workload needs PostgreSQL: run `npm run bench` (KEEL_TEST_DATABASE_URL), not --embedded');
-  const url = new URL(admin);
-  url.pathname = `/${database}`;
-  return url.toString();
-};
-
-const redisUrl = (): string => {
-  const url = process.env.KEEL_TEST_REDIS_URL;
-  if (!url) throw new Error('the startup workload needs Redis: run `npm run bench` (it sets KEEL_TEST_REDIS_URL)');
-  return url;
-};
 
 const childEnv = (extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv => {
   const env = { ...process.env };
@@ -264,7 +250,7 @@ const resultRow = (way: Way, summary: Summary, runs: readonly StartupRun[], rati
 
 /** Deletes the keys under `prefix` (SCAN, bounded), so runs do not pile up in the shared Redis. */
 const dropPrefix = async (prefix: string): Promise<void> => {
-  const redis = new Redis(redisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = new Redis(benchRedisUrl('startup'), { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
     let cursor = '0';
@@ -308,7 +294,7 @@ export const startupWorkload: Workload = {
     // Dropped, recreated and migrated (the event store's schema); the servers migrate the rest.
     await (await openFresh(DATABASE)).close();
     const prefix = `keel-bench:startup:${randomBytes(4).toString('hex')}:`;
-    const env = childEnv({ DATABASE_URL: adminUrl(DATABASE), REDIS_URL: redisUrl(), REDIS_KEY_PREFIX: prefix });
+    const env = childEnv({ DATABASE_URL: benchDatabaseUrl(DATABASE, 'startup'), REDIS_URL: benchRedisUrl('startup'), REDIS_KEY_PREFIX: prefix });
     try {
       // A whole Keel (API and projector) seeds the catalog and runs every migration, once.
       const seeder = await start(['dist/cli/main.js', 'serve'], env, await freePort());

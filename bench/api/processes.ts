@@ -86,3 +86,19 @@ export const startServerProcess = async (
   }
   return { url, pid: child.pid, output: () => out, stop };
 };
+
+/** A database of `npm run bench`'s PostgreSQL (KEEL_TEST_DATABASE_URL) for a workload that runs a server. */
+export const benchDatabaseUrl = (database: string, workload: string): string => {
+  const admin = process.env.KEEL_TEST_DATABASE_URL;
+  if (!admin) throw new Error(`the ${workload} workload needs PostgreSQL: run \`npm run bench\` (KEEL_TEST_DATABASE_URL), not --embedded`);
+  const url = new URL(admin);
+  url.pathname = `/${database}`;
+  return url.toString();
+};
+
+/** `npm run bench`'s Redis (KEEL_TEST_REDIS_URL), for a workload that runs a server. */
+export const benchRedisUrl = (workload: string): string => {
+  const url = process.env.KEEL_TEST_REDIS_URL;
+  if (!url) throw new Error(`the ${workload} workload needs Redis: run \`npm run bench\` (it sets KEEL_TEST_REDIS_URL)`);
+  return url;
+};

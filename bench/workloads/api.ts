@@ -18,7 +18,7 @@ import { productTopic } from '../../src/projections/read-models/topics.js';
 import { runCannon } from '../api/cannon.js';
 import type { CannonRun, CannonSettings, CannonTarget } from '../api/cannon.js';
 import { postGraphql } from '../api/graphql-client.js';
-import { freePort, startServerProcess } from '../api/processes.js';
+import { benchDatabaseUrl, benchRedisUrl, freePort, startServerProcess } from '../api/processes.js';
 import type { ServerProcess } from '../api/processes.js';
 import { PRICE, seedThroughApi } from '../api/seed.js';
 import type { Seeded } from '../api/seed.js';
@@ -61,20 +61,6 @@ const CHANGE_PRICE =
   'mutation ($input: ChangePriceInput!) { changePrice(input: $input) { revision duplicate } }';
 
 const token = (subject: string, role: 'admin' | 'customer'): string => signToken({ subject, roles: [role], secret: JWT_SECRET, expiresInSeconds: 3_600 });
-
-const databaseUrl = (database: string): string => {
-  const admin = process.env.KEEL_TEST_DATABASE_URL;
-  if (!admin) throw new Error('the api workload needs PostgreSQL: run `npm run bench` (KEEL_TEST_DATABASE_URL), not --embedded');
-  const url = new URL(admin);
-  url.pathname = `/${database}`;
-  return url.toString();
-};
-
-const redisUrl = (): string => {
-  const url = process.env.KEEL_TEST_REDIS_URL;
-  if (!url) throw new Error('the api workload needs Redis: run `npm run bench` (it sets KEEL_TEST_REDIS_URL)');
-  return url;
-};
 
 /** Index scans + sequential scans of the catalog's tables (every schema): the product reads that reached PostgreSQL. */
 const catalogScans = async (url: string): Promise<number> => {
@@ -177,12 +163,12 @@ export const apiWorkload: Workload = {
     target: 'cached product ≥ 0.7 × ceiling',
   },
   async run({ openFresh }) {
-    const dbUrl = databaseUrl(DATABASE);
+    const dbUrl = benchDatabaseUrl(DATABASE, 'api');
     // Dropped, recreated and migrated (the event store's schema); the server opens it itself.
     const fresh = await openFresh(DATABASE);
     await fresh.close();
     const prefix = `keel-bench:api:${randomBytes(4).toString('hex')}:`;
-    const redis = new Redis(redisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redis = new Redis(benchRedisUrl('api'), { lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();
     const admin = token('bench-admin', 'admin');
     const processes: ServerProcess[] = [];
@@ -191,7 +177,7 @@ export const apiWorkload: Workload = {
       processes.push(ceiling);
       const keel = await startServerProcess(
         'src/main.ts',
-        { ...SERVER_ENV, DATABASE_URL: dbUrl, REDIS_URL: redisUrl(), REDIS_KEY_PREFIX: prefix },
+        { ...SERVER_ENV, DATABASE_URL: dbUrl, REDIS_URL: benchRedisUrl('api'), REDIS_KEY_PREFIX: prefix },
         { port: await freePort(), readyPath: '/health', nodeArgs: (process.env.KEEL_BENCH_API_NODE_ARGS ?? '').split(' ').filter((a) => a !== '') },
       );
       processes.push(keel);

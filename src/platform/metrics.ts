@@ -93,33 +93,22 @@ const children = <T>(make: (value: string) => T): ((value: string) => T) => {
   };
 };
 
-/** An exemplar label set for a trace id, or undefined (no exemplar) without one. */
-const exemplarOf = (traceId: string | undefined): Record<string, string> | undefined => (traceId === undefined ? undefined : { trace_id: traceId });
-
 /**
- * One observation of a histogram made with exemplars (whose `observe` takes one object), with the
- * trace id as its exemplar when there is one.
+ * One series of a histogram made with exemplars: observed through its labelled child when there is
+ * no trace id (the common case: tracing is off by default), so no object is built per call; with
+ * one, the trace id is the observation's exemplar (`observe` then takes one object).
  */
-export const observeTraced = <L extends string>(histogram: Histogram<L>, labels: Partial<Record<L, string>>, seconds: number, traceId?: string): void => {
-  const exemplarLabels = exemplarOf(traceId);
-  // prom-client types exemplar labels as the metric's own label names; trace_id is not one of them.
-  histogram.observe({ labels, value: seconds, ...(exemplarLabels === undefined ? {} : { exemplarLabels }) } as unknown as ObserveDataWithExemplar<L>);
+export const tracedSeries = <L extends string>(histogram: Histogram<L>, labels: Partial<Record<L, string>>) => {
+  const child = histogram.labels(labels);
+  return (seconds: number, traceId?: string): void => {
+    if (traceId === undefined) child.observe(seconds);
+    // prom-client types exemplar labels as the metric's own label names; trace_id is not one of them.
+    else histogram.observe({ labels, value: seconds, exemplarLabels: { trace_id: traceId } } as unknown as ObserveDataWithExemplar<L>);
+  };
 };
 
-/**
- * A histogram with exemplars, observed through its labelled child when there is no trace id (the
- * common case: tracing is off by default), so no object is built per call.
- */
-const exemplarHistogram = (histogram: Histogram<string>, labelName: string) =>
-  children((value) => {
-    const labels = { [labelName]: value };
-    const child = histogram.labels(labels);
-    return (seconds: number, traceId?: string): void => {
-      const exemplarLabels = exemplarOf(traceId);
-      if (exemplarLabels === undefined) child.observe(seconds);
-      else histogram.observe({ labels, value: seconds, exemplarLabels });
-    };
-  });
+/** A histogram with exemplars and one label: its series by label value, each made once. */
+const exemplarHistogram = (histogram: Histogram<string>, labelName: string) => children((value) => tracedSeries(histogram, { [labelName]: value }));
 
 export const commandMetrics = {
   outcome: children((aggregate) => {
@@ -161,7 +150,6 @@ export const projectionMetrics = {
   batch: children((projection) => ({
     size: metrics.projectionBatchSize.labels(projection),
     duration: metrics.projectionBatchDuration.labels(projection),
-    position: metrics.projectionPosition.labels(projection),
   })),
 };
 

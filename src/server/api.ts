@@ -2,7 +2,6 @@
  * The HTTP API of roles `all` and `api`: Redis for the rate limit, the read side (on the read
  * replica when DATABASE_READ_URL is set), token revocations, health and readiness, then listen.
  */
-import { sql } from 'kysely';
 import { buildApp } from '../api/app.js';
 import { probeAll, readReplicaProbe } from '../api/health.js';
 import { createInspectorDeps } from '../api/inspector/index.js';
@@ -21,7 +20,7 @@ import type { ReadCache } from '../projections/cache/index.js';
 import { migrateProjections, projectionStatuses, readControl, watchProjections } from '../projections/engine/index.js';
 import { readModels } from '../projections/read-models/index.js';
 import type { Closers } from './lifecycle.js';
-import type { Stores } from './stores.js';
+import { storeProbes, type Stores } from './stores.js';
 
 /** How often a consistency token's wait reads the read replica's checkpoints (it cannot LISTEN). */
 const REPLICA_POLL_MS = 50;
@@ -83,7 +82,7 @@ export const startApi = async (deps: ApiDeps, closers: Closers): Promise<string>
     },
   });
   closers.add('the token revocations', () => tokenRevocations.close());
-  const alive = { database: () => sql`select 1`.execute(database.db), eventstore: () => store.headPosition() };
+  const alive = storeProbes(deps.stores);
   const app = buildApp({
     trustProxy: config.trustProxy,
     logger,

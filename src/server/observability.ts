@@ -4,7 +4,6 @@
  * scrape time, and the projector role's own listener (PROJECTOR_PORT: /health, /ready, /metrics).
  */
 import { createRequire } from 'node:module';
-import { sql } from 'kysely';
 import { buildApp } from '../api/app.js';
 import { probeAll } from '../api/health.js';
 import type { EventStore } from '../eventstore/port.js';
@@ -15,7 +14,7 @@ import { redisProbe } from '../platform/redis.js';
 import { startTracing } from '../platform/tracing.js';
 import type { Projections } from '../projections/engine/index.js';
 import type { Closers } from './lifecycle.js';
-import type { Stores } from './stores.js';
+import { storeProbes, type Stores } from './stores.js';
 
 /** package.json's version (dist/server and src/server are both two levels below it). */
 export const KEEL_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -63,8 +62,7 @@ export const sampleProjections = (projections: Projections, store: EventStore): 
  * /ready (the same and Redis) and /metrics; no GraphQL. Returns its URL.
  */
 export const startProjectorListener = async (config: Config, logger: Logger, stores: Stores, closers: Closers): Promise<string> => {
-  const { database, store } = stores;
-  const alive = { database: () => sql`select 1`.execute(database.db), eventstore: () => store.headPosition() };
+  const alive = storeProbes(stores);
   const redis = config.redisUrl === undefined ? undefined : redisProbe(config.redisUrl);
   if (redis !== undefined) closers.add('the Redis probe', () => redis.close());
   const app = buildApp({

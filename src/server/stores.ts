@@ -1,4 +1,5 @@
 /** The stores every role needs: the database (PostgreSQL or embedded PGlite) and the event store. */
+import { sql } from 'kysely';
 import type { EventStore } from '../eventstore/port.js';
 import { openEventStore } from '../eventstore/open.js';
 import type { Config } from '../platform/config.js';
@@ -24,3 +25,9 @@ export const openStores = async (config: Config, logger: Logger, closers: Closer
   logger.info({ database: database.kind, eventStore: store.kind }, 'stores open');
   return { database, store };
 };
+
+/** The liveness probes of every role (GET /health; /ready adds its own): both stores answer. */
+export const storeProbes = ({ database, store }: Stores) => ({
+  database: () => sql`select 1`.execute(database.db),
+  eventstore: () => store.headPosition(),
+});

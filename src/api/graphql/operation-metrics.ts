@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Counter } from 'prom-client';
-import { metrics, observeTraced } from '../../platform/metrics.js';
+import { metrics, tracedSeries } from '../../platform/metrics.js';
 
 export const MAX_OPERATION_NAMES = 200;
 
@@ -77,14 +77,10 @@ const seriesOf = (operation: string, type: string) => {
   const key = `${type} ${operation}`;
   let found = series.get(key);
   if (found === undefined) {
-    const duration = metrics.graphqlDuration.labels(operation, type);
     found = {
       ok: metrics.graphqlOperations.labels(operation, type, 'ok'),
       error: metrics.graphqlOperations.labels(operation, type, 'error'),
-      duration: (seconds, traceId) => {
-        if (traceId === undefined) duration.observe(seconds);
-        else observeTraced(metrics.graphqlDuration, { operation, type }, seconds, traceId);
-      },
+      duration: tracedSeries(metrics.graphqlDuration, { operation, type }),
     };
     series.set(key, found);
   }

@@ -9,7 +9,7 @@ import { BACKWARDS, END, FORWARDS, START, StreamNotFoundError } from '@eventstor
 import type { EventStoreDBClient, ReadRevision } from '@eventstore/db-client';
 import { ValidationError } from '../../platform/errors.js';
 import type { ReadAllOptions, ReadStreamOptions, RecordedEvent } from '../port.js';
-import { answered, deadlineFor } from './deadline.js';
+import { consumeWithin, deadlineFor } from './deadline.js';
 import { isSystemEvent, toRecordedEvent } from './encoding.js';
 import { mapReadError } from './error-mapping.js';
 import { matchesFilter } from './filter.js';
@@ -34,9 +34,9 @@ const streamPage = async (
   const page: RecordedEvent[] = [];
   try {
     const read = client.readStream(streamId, { fromRevision: from, direction: backwards ? BACKWARDS : FORWARDS, maxCount: limit });
-    for await (const resolved of answered(read, deadlineFor(client))) {
+    await consumeWithin(read, deadlineFor(client), (resolved) => {
       if (resolved.event) page.push(toRecordedEvent(resolved.event));
-    }
+    });
   } catch (error) {
     if (error instanceof StreamNotFoundError) return page;
     throw mapReadError(error, streamId);
@@ -75,12 +75,11 @@ export const allPage = async (client: EventStoreDBClient, after: bigint, limit: 
   try {
     // A read from a position includes it: ask for one more and drop what is at or below `after`.
     const read = client.readAll({ fromPosition: fromAfter(after), direction: FORWARDS, maxCount: limit + 1 });
-    for await (const resolved of answered(read, deadlineFor(client))) {
+    await consumeWithin(read, deadlineFor(client), (resolved) => {
       received += 1;
       const event = resolved.event;
-      if (event === undefined || positionOf(event) <= after) continue;
-      events.push(toRecordedEvent(event));
-    }
+      if (event !== undefined && positionOf(event) > after) events.push(toRecordedEvent(event));
+    });
   } catch (error) {
     throw mapReadError(error);
   }
@@ -109,9 +108,9 @@ export const headPosition = async (client: EventStoreDBClient): Promise<bigint> 
   try {
     // Consumed to the end, never left early: an abandoned read keeps its gRPC call open.
     const read = client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 });
-    for await (const resolved of answered(read, deadlineFor(client))) {
+    await consumeWithin(read, deadlineFor(client), (resolved) => {
       if (resolved.event) head = positionOf(resolved.event);
-    }
+    });
   } catch (error) {
     throw mapReadError(error);
   }

@@ -172,15 +172,15 @@ export class ProjectionRunner {
   }
 
   /**
-   * A committed batch's metrics: its size and duration, the position, and each event's freshness
-   * (from its append to this commit), with the event's trace id as the exemplar.
+   * A committed batch's metrics: its size and duration, and each event's freshness (from its
+   * append to this commit), with the event's trace id as the exemplar. A batch without events (a
+   * checkpoint only) is not counted. The position is sampled at scrape time (server/observability.ts).
    */
   private measured(batch: FeedBatch, started: number): void {
+    if (batch.events.length === 0) return;
     const { projection } = this.deps;
     const batchMetrics = projectionMetrics.batch(projection.name);
     batchMetrics.duration.observe(secondsSince(started));
-    batchMetrics.position.set(Number(batch.position));
-    if (batch.events.length === 0) return;
     batchMetrics.size.observe(batch.events.length);
     const freshness = projectionMetrics.freshness(projection.name);
     const now = Date.now();
