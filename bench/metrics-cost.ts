@@ -28,10 +28,10 @@ const QUERY = 'query ($id: ID!) { product(id: $id) { id name price currency avai
 console.log('| call | cost |\n|---|---|');
 time('GraphQL request: operation counter', () => operations.inc());
 time('GraphQL request: duration histogram', () => duration.observe(0.003));
-time('GraphQL request: operation name from the text', () => operationOf(QUERY, undefined));
+time('GraphQL request: operation name from the text (a text not seen before)', () => operationOf(QUERY, undefined));
 time('GraphQL request: request id (randomUUID)', () => randomUUID());
 time('cached read: near-cache hit counter', () => near.hit.inc());
 time('command: outcome counter', () => outcome('ok'));
-time('command: duration histogram', () => command(0.002));
+time('command: duration histogram', () => command.observe(0.002));
 time('append: counter and two histograms', () => append.record(1, 0.002));
-time('projection: freshness, per event', () => freshness(0.05));
+time('projection: freshness, per event', () => freshness.observe(0.05));

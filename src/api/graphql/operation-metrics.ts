@@ -8,8 +8,8 @@
  * `MAX_OPERATION_NAMES` distinct ones every new name is counted as `other`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Counter } from 'prom-client';
-import { metrics, tracedSeries } from '../../platform/metrics.js';
+import { metrics } from '../../platform/metrics.js';
+import type { CounterSeries, HistogramSeries } from '../../platform/metric-series.js';
 
 export const MAX_OPERATION_NAMES = 200;
 
@@ -71,20 +71,49 @@ export const noteErrorCodes = (request: FastifyRequest, codes: readonly string[]
   request.keelErrorCodes = [...(request.keelErrorCodes ?? []), ...codes];
 };
 
-/** The series of one operation, made once (label hashing is prom-client's slow part). */
-const series = new Map<string, { ok: Counter.Internal; error: Counter.Internal; duration: (seconds: number, traceId?: string) => void }>();
-const seriesOf = (operation: string, type: string) => {
-  const key = `${type} ${operation}`;
+interface OperationSeries {
+  readonly operation: Operation;
+  readonly ok: CounterSeries<string>;
+  readonly error: CounterSeries<string>;
+  readonly duration: HistogramSeries<string>;
+}
+
+/** The series of each operation, made once. */
+const series = new Map<string, OperationSeries>();
+const seriesOf = (operation: Operation): OperationSeries => {
+  const key = `${operation.type} ${operation.name}`;
   let found = series.get(key);
   if (found === undefined) {
     found = {
-      ok: metrics.graphqlOperations.labels(operation, type, 'ok'),
-      error: metrics.graphqlOperations.labels(operation, type, 'error'),
-      duration: tracedSeries(metrics.graphqlDuration, { operation, type }),
+      operation,
+      ok: metrics.graphqlOperations.labels(operation.name, operation.type, 'ok'),
+      error: metrics.graphqlOperations.labels(operation.name, operation.type, 'error'),
+      duration: metrics.graphqlDuration.labels(operation.name, operation.type),
     };
     series.set(key, found);
   }
   return found;
+};
+
+/**
+ * The series by request text (and operation name): clients send the same few texts again and
+ * again, so a request usually costs two Map lookups, not the scans of `operationOf`. Emptied when it
+ * holds `MAX_CACHED_TEXTS` texts, so texts that vary (inlined arguments) do not grow it forever.
+ */
+const MAX_CACHED_TEXTS = 1_000;
+const byText = new Map<string, Map<string, OperationSeries>>();
+const seriesOfText = (query: string, operationName: string | undefined): OperationSeries => {
+  let named = byText.get(query);
+  const found = named?.get(operationName ?? '');
+  if (found !== undefined) return found;
+  const made = seriesOf(operationOf(query, operationName));
+  if (named === undefined) {
+    if (byText.size >= MAX_CACHED_TEXTS) byText.clear();
+    named = new Map();
+    byText.set(query, named);
+  }
+  named.set(operationName ?? '', made);
+  return made;
 };
 
 /** Registers the request decorations and the onResponse hook on the GraphQL plugin's instance. */
@@ -96,12 +125,12 @@ export const registerOperationMetrics = (app: FastifyInstance): void => {
     if (Reflect.get(request, 'ws') === true) return done();
     const params = paramsOf(request);
     const operationName = typeof params?.operationName === 'string' ? params.operationName : undefined;
-    const operation = typeof params?.query === 'string' ? operationOf(params.query, operationName) : { name: labelOf(operationName), type: 'unknown' };
+    const series = typeof params?.query === 'string' ? seriesOfText(params.query, operationName) : seriesOf({ name: labelOf(operationName), type: 'unknown' });
+    const { operation } = series;
     request.keelOperation = operation;
     const codes = request.keelErrorCodes;
-    const series = seriesOf(operation.name, operation.type);
     (codes !== null || reply.statusCode >= 400 ? series.error : series.ok).inc();
-    series.duration(reply.elapsedTime / 1000, request.keelSpan?.spanContext().traceId);
+    series.duration.observe(reply.elapsedTime / 1000, request.keelSpan?.spanContext().traceId);
     for (const code of codes ?? []) metrics.graphqlErrors.labels(operation.name, code).inc();
     done();
   });

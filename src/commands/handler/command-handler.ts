@@ -231,13 +231,13 @@ export const createCommandHandler = (store: EventStore, options: CommandHandlerO
           traceparent: traceparentOf(span),
           resolve: (result) => {
             outcomeOf('ok');
-            duration(secondsSince(started), span?.spanContext().traceId);
+            duration.observe(secondsSince(started), span?.spanContext().traceId);
             endSpan(span);
             resolve(result as CommandResult<E, S>);
           },
           reject: (error) => {
             outcomeOf(outcomeOfError(error));
-            duration(secondsSince(started), span?.spanContext().traceId);
+            duration.observe(secondsSince(started), span?.spanContext().traceId);
             endSpan(span, error);
             reject(error);
           },

@@ -185,7 +185,7 @@ export class ProjectionRunner {
     const freshness = projectionMetrics.freshness(projection.name);
     const now = Date.now();
     for (const event of batch.events) {
-      freshness(Math.max(0, now - event.createdAt.getTime()) / 1000, tracingEnabled() ? traceIdOf(traceparentIn(event.metadata)) : undefined);
+      freshness.observe(Math.max(0, now - event.createdAt.getTime()) / 1000, tracingEnabled() ? traceIdOf(traceparentIn(event.metadata)) : undefined);
     }
   }
 
