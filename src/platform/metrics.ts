@@ -56,7 +56,11 @@ export const metrics = {
   graphqlOperations: counter('keel_graphql_operations_total', 'GraphQL operations, by name, type and outcome (ok, error).', ['operation', 'type', 'outcome']),
   graphqlDuration: histogram('keel_graphql_operation_duration_seconds', 'Time of one GraphQL operation over HTTP, from the request to the response.', ['operation', 'type'], LATENCY_BUCKETS, true),
   graphqlErrors: counter('keel_graphql_errors_total', 'GraphQL errors answered, by operation and error code.', ['operation', 'code']),
-  rateLimitRefusals: counter('keel_rate_limit_refusals_total', 'Requests refused by a rate limit (KEEL_ERR_RATE_LIMITED).', ['limit']),
+  rateLimitRefusals: counter(
+    'keel_rate_limit_refusals_total',
+    'Requests refused by a limit: graphql (the rate limit, KEEL_ERR_RATE_LIMITED), websocket_sockets (KEEL_ERR_TOO_MANY_SOCKETS), websocket_subscriptions (KEEL_ERR_TOO_MANY_SUBSCRIPTIONS).',
+    ['limit'],
+  ),
   overloadShed: counter('keel_overload_shed_total', 'Requests shed under load (503 KEEL_ERR_OVERLOADED).', []),
   pendingReactions: gauge('keel_process_manager_pending_reactions', 'Reactions of the process manager started and not yet finished.', ['process']),
   reactions: counter('keel_process_manager_reactions_total', 'Reactions of the process manager, by outcome (ok; error: one failed attempt, retried or given up).', ['process', 'outcome']),

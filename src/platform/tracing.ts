@@ -75,6 +75,12 @@ export const currentTraceId = (): string | undefined => {
   return sampled(spanContext) ? spanContext.traceId : undefined;
 };
 
+/** A span's trace id, for an exemplar: only when the span is sampled (its trace is exported). */
+export const sampledTraceId = (span: Span | null | undefined): string | undefined => {
+  const spanContext = span?.spanContext();
+  return sampled(spanContext) ? spanContext.traceId : undefined;
+};
+
 /**
  * The active span's ids for a log line (pino's mixin); none when tracing is off or nothing is active.
  * A new object every call: pino merges the line's own fields into it (Object.assign), so a shared

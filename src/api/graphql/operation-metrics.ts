@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { metrics } from '../../platform/metrics.js';
+import { sampledTraceId } from '../../platform/tracing.js';
 import type { CounterSeries, HistogramSeries } from '../../platform/metric-series.js';
 
 export const MAX_OPERATION_NAMES = 200;
@@ -130,7 +131,7 @@ export const registerOperationMetrics = (app: FastifyInstance): void => {
     request.keelOperation = operation;
     const codes = request.keelErrorCodes;
     (codes !== null || reply.statusCode >= 400 ? series.error : series.ok).inc();
-    series.duration.observe(reply.elapsedTime / 1000, request.keelSpan?.spanContext().traceId);
+    series.duration.observe(reply.elapsedTime / 1000, sampledTraceId(request.keelSpan));
     for (const code of codes ?? []) metrics.graphqlErrors.labels(operation.name, code).inc();
     done();
   });

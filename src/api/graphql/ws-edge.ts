@@ -27,6 +27,7 @@ import type { FastifyRequest } from 'fastify';
 import type { GraphQLError } from 'graphql';
 import type { RawData, WebSocket } from 'ws';
 import { KeelError } from '../../platform/errors.js';
+import { metrics } from '../../platform/metrics.js';
 import { unauthenticated } from '../auth.js';
 import type { Auth } from '../auth.js';
 import type { RequestScope } from './context.js';
@@ -130,6 +131,12 @@ const MAX_PENDING_VERDICTS = 256;
  */
 export const CONNECTION_INIT_TIMEOUT_MS = 3_000;
 
+/** keel_rate_limit_refusals_total of the WebSocket caps (the GraphQL rate limit's is plugin.ts'). */
+const refusals = {
+  sockets: metrics.rateLimitRefusals.labels('websocket_sockets'),
+  subscriptions: metrics.rateLimitRefusals.labels('websocket_subscriptions'),
+};
+
 /** setTimeout's longest delay; a later expiry is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -186,6 +193,7 @@ class Connection implements WsConnection {
     if (auth.kind === 'invalid') throw unauthenticated(auth.reason);
     const max = this.options.maxSubscriptionsPerSocket;
     if (this.active >= max) {
+      refusals.subscriptions.inc();
       throw new KeelError('KEEL_ERR_TOO_MANY_SUBSCRIPTIONS', `This WebSocket already holds ${max} subscriptions (WS_MAX_SUBSCRIPTIONS_PER_SOCKET); complete one first.`, { limit: max });
     }
     this.active += 1;
@@ -242,6 +250,7 @@ export const createWsEdge = (options: WsEdgeOptions): WsEdge => {
     const client = auth.kind === 'user' ? `sub:${auth.subject}` : `ip:${connection.request.ip}`;
     const held = clients.get(client) ?? 0;
     if (held >= options.maxSocketsPerClient) {
+      refusals.sockets.inc();
       connection.request.log.info({ code: 'KEEL_ERR_TOO_MANY_SOCKETS', client }, 'WebSocket refused: too many for one client');
       return connection.close(WS_CLOSE.tooMany, `KEEL_ERR_TOO_MANY_SOCKETS: at most ${options.maxSocketsPerClient} WebSockets per client (WS_MAX_SOCKETS_PER_CLIENT)`);
     }

@@ -3,7 +3,7 @@ import { DuplicateEventIdError, WrongExpectedRevisionError } from '../../eventst
 import type { EventStore } from '../../eventstore/port.js';
 import { KeelError } from '../../platform/errors.js';
 import { commandMetrics, secondsSince } from '../../platform/metrics.js';
-import { contextOfSpan, endSpan, linksOf, runInSpan, startSpan, tracingEnabled, traceparentOf } from '../../platform/tracing.js';
+import { contextOfSpan, endSpan, linksOf, runInSpan, sampledTraceId, startSpan, tracingEnabled, traceparentOf } from '../../platform/tracing.js';
 import { advanceSnapshot, decideBatch, idempotencyKeyReused, type DecidedBatch, type Job } from './batch.js';
 import { defaultBackoff, jitteredDelay, sleep, type BackoffPolicy } from './retry.js';
 import { loadStream, type MutableSnapshot } from './stream-loader.js';
@@ -231,13 +231,13 @@ export const createCommandHandler = (store: EventStore, options: CommandHandlerO
           traceparent: traceparentOf(span),
           resolve: (result) => {
             outcomeOf('ok');
-            duration.observe(secondsSince(started), span?.spanContext().traceId);
+            duration.observe(secondsSince(started), sampledTraceId(span));
             endSpan(span);
             resolve(result as CommandResult<E, S>);
           },
           reject: (error) => {
             outcomeOf(outcomeOfError(error));
-            duration.observe(secondsSince(started), span?.spanContext().traceId);
+            duration.observe(secondsSince(started), sampledTraceId(span));
             endSpan(span, error);
             reject(error);
           },

@@ -146,6 +146,12 @@ describe('the WebSocket edge: limits, caps, errors after start, token lifetime',
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     return { url, app, readSide, logs };
   };
+  /** keel_rate_limit_refusals_total{limit} as the app's /metrics shows it (the registry is the process'). */
+  const refusalsOf = async (app: FastifyInstance, limit: string): Promise<number> => {
+    const { body } = await app.inject({ method: 'GET', url: '/metrics' });
+    const line = body.split('\n').find((l) => l.startsWith('keel_rate_limit_refusals_total{') && l.includes(`limit="${limit}"`));
+    return line === undefined ? 0 : Number(line.split(' ').at(-1));
+  };
   const connect = async (url: string, token?: string): Promise<RawGraphqlSocket> => {
     const { socket, acked, closed } = await initRawSocket(url, token);
     sockets.push(socket);
@@ -192,7 +198,8 @@ describe('the WebSocket edge: limits, caps, errors after start, token lifetime',
   });
 
   it('caps subscriptions per socket (WS_MAX_SUBSCRIPTIONS_PER_SOCKET): one more is refused, the socket stays usable, completing one frees a slot', async () => {
-    const { url } = await serve({ WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '3' });
+    const { url, app } = await serve({ WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '3' });
+    const refusedBefore = await refusalsOf(app, 'websocket_subscriptions');
     const socket = await connect(url);
     for (const id of ['1', '2', '3']) {
       socket.subscribe(id, SKU_SUBSCRIPTION, { sku: `S${id}` });
@@ -208,6 +215,8 @@ describe('the WebSocket edge: limits, caps, errors after start, token lifetime',
     // A refused subscription holds no slot either.
     socket.subscribe('6', SKU_SUBSCRIPTION, { sku: 'S6' });
     expect(errorsOf(await socket.next('6'))[0]?.extensions).toMatchObject({ code: 'KEEL_ERR_TOO_MANY_SUBSCRIPTIONS' });
+    // Both refusals are counted, as refusals of that limit.
+    expect((await refusalsOf(app, 'websocket_subscriptions')) - refusedBefore).toBe(2);
     // Another socket has its own slots.
     const other = await connect(url);
     other.subscribe('1', SKU_SUBSCRIPTION, { sku: 'S1' });
@@ -215,7 +224,8 @@ describe('the WebSocket edge: limits, caps, errors after start, token lifetime',
   });
 
   it('caps sockets per client (WS_MAX_SOCKETS_PER_CLIENT, by token subject, else by IP): one more is closed with KEEL_ERR_TOO_MANY_SOCKETS; closing one frees its slot', async () => {
-    const { url } = await serve({ WS_MAX_SOCKETS_PER_CLIENT: '2' });
+    const { url, app } = await serve({ WS_MAX_SOCKETS_PER_CLIENT: '2' });
+    const refusedBefore = await refusalsOf(app, 'websocket_sockets');
     const first = await connect(url, alice);
     await connect(url, alice);
     const third = await initRawSocket(url, alice);
@@ -230,6 +240,7 @@ describe('the WebSocket edge: limits, caps, errors after start, token lifetime',
     const anonymous = await initRawSocket(url);
     sockets.push(anonymous.socket);
     expect(anonymous.closed?.reason).toMatch(/^KEEL_ERR_TOO_MANY_SOCKETS/);
+    expect((await refusalsOf(app, 'websocket_sockets')) - refusedBefore).toBe(2);
     // Closing a socket frees its slot.
     await first.close();
     await vi.waitFor(async () => {

@@ -6,9 +6,6 @@
  * replay starts a trace of its own, marked as one. Spans are collected by a small OTLP/HTTP sink
  * standing in for the collector (Jaeger).
  */
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
@@ -26,35 +23,8 @@ import type { KeelServer } from '../../../src/server/index.js';
 import { subscribe, wsClient } from '../../support/api-ws.js';
 import { createTestDatabase, redisTestPrefix, redisTestUrl } from '../../support/database.js';
 import type { TestDatabase } from '../../support/database.js';
-
-interface OtlpSpan {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly parentSpanId?: string;
-  readonly name: string;
-  readonly links?: readonly { readonly traceId: string; readonly spanId: string }[];
-  readonly attributes?: readonly { readonly key: string; readonly value: Record<string, unknown> }[];
-}
-
-/** OTLP/HTTP JSON: resourceSpans[].scopeSpans[].spans[]. */
-const startSink = async (): Promise<{ url: string; spans: OtlpSpan[]; close(): Promise<void> }> => {
-  const spans: OtlpSpan[] = [];
-  const server: Server = createServer((request, response) => {
-    let body = '';
-    request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-    request.on('end', () => {
-      const parsed = JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
-      for (const resource of parsed.resourceSpans) for (const scope of resource.scopeSpans) spans.push(...scope.spans);
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    spans,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-};
+import { startOtlpSink } from '../../support/otlp-sink.js';
+import type { OtlpSink, OtlpSpan } from '../../support/otlp-sink.js';
 
 const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CLIENT_SPAN = '00f067aa0ba902b7';
@@ -68,7 +38,7 @@ const attribute = (span: OtlpSpan, key: string): unknown => {
 
 describe('traces across the write path, the projector and the process manager (OTLP sink standing in for the collector)', () => {
   let database: TestDatabase;
-  let sink: Awaited<ReturnType<typeof startSink>>;
+  let sink: OtlpSink;
   let server: KeelServer;
   let handle: DatabaseHandle;
   const lines: string[] = [];
@@ -96,7 +66,7 @@ describe('traces across the write path, the projector and the process manager (O
 
   beforeAll(async () => {
     database = await createTestDatabase('tracing');
-    sink = await startSink();
+    sink = await startOtlpSink();
     const config = loadConfig({
       DATABASE_URL: database.url,
       REDIS_URL: redisTestUrl(),
