@@ -4,9 +4,14 @@
  * in three builds of Keel within one run:
  * - base: a git worktree of `--base` (default: the commit before /metrics existed), no metrics code;
  * - metrics: this tree as shipped (metrics on, tracing off: the default);
- * - tracing: this tree with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local OTLP sink that accepts
- *   and drops every batch (the export's cost is Keel's, the collector's is not).
- * It prints the median rate of each workload per build and the ratios to the base.
+ * - tracing 1%: this tree with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local OTLP sink that
+ *   accepts and drops every batch (the export's cost is Keel's, the collector's is not), sampling 1%
+ *   of new traces (OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=0.01);
+ * - tracing 100%: the same, every trace recorded and exported (the SDK's default).
+ * It prints the median rate of each workload per build and the ratios to the base; then, for the
+ * api rows, each run's rate as a share of the ceiling measured in that same run (the bare
+ * fastify+mercurius process: the same code in every build), whose medians drift less with the
+ * machine than the rates do.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -49,7 +54,8 @@ interface Build {
 const builds: Build[] = [
   { name: 'base', cwd: worktree, env: {} },
   { name: 'metrics', cwd: ROOT, env: {} },
-  { name: 'tracing', cwd: ROOT, env: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl } },
+  { name: 'tracing 1%', cwd: ROOT, env: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' } },
+  { name: 'tracing 100%', cwd: ROOT, env: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl } },
 ];
 
 const newestResult = (cwd: string): string => {
@@ -70,16 +76,13 @@ const runBench = (build: Build): Promise<Map<string, number>> =>
     });
   });
 
-const rates = new Map<string, Map<string, number[]>>();
+/** Per build, one Map of workload to rate per round. */
+const runs = new Map<string, Array<Map<string, number>>>(builds.map((build) => [build.name, []]));
 for (let round = 1; round <= Number(options.rounds); round++) {
   // Alternate the order each round, so drift of the machine does not favour one build.
   for (const build of round % 2 === 1 ? builds : [...builds].reverse()) {
     console.error(`\n[overhead] round ${round}: ${build.name}`);
-    for (const [workload, rate] of await runBench(build)) {
-      const byBuild = rates.get(workload) ?? new Map<string, number[]>();
-      byBuild.set(build.name, [...(byBuild.get(build.name) ?? []), rate]);
-      rates.set(workload, byBuild);
-    }
+    runs.get(build.name)?.push(await runBench(build));
   }
 }
 sink.close();
@@ -90,10 +93,27 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 };
 
-console.log(`\n| workload | base (${options.base}) | metrics | metrics / base | tracing on | tracing / base |`);
-console.log('|---|---|---|---|---|---|');
-for (const [workload, byBuild] of rates) {
-  const [base, metrics, tracing] = ['base', 'metrics', 'tracing'].map((name) => median(byBuild.get(name) ?? []));
-  const ratio = (value: number | undefined) => (base === undefined || base === 0 || value === undefined ? '-' : (value / base).toFixed(3));
-  console.log(`| ${workload} | ${base?.toFixed(0)} | ${metrics?.toFixed(0)} | ${ratio(metrics)} | ${tracing?.toFixed(0)} | ${ratio(tracing)} |`);
+const CEILING = 'api ceiling: bare mercurius';
+const workloads = [...new Set([...runs.values()].flatMap((rounds) => rounds.flatMap((rates) => [...rates.keys()])))];
+/** The median over rounds of `valueOf(one round's rates)`, per build; NaN where a round lacks it. */
+const medians = (valueOf: (rates: Map<string, number>) => number | undefined): number[] =>
+  builds.map((build) => median((runs.get(build.name) ?? []).map(valueOf).filter((v): v is number => v !== undefined && Number.isFinite(v))));
+const table = (title: string, rows: ReadonlyArray<readonly [string, number[]]>, digits: number): void => {
+  console.log(`\n${title}\n`);
+  console.log(`| workload | ${builds.map((b, i) => (i === 0 ? `${b.name} (${options.base})` : `${b.name} | ${b.name} / base`)).join(' | ')} |`);
+  console.log(`|---|${builds.map((_, i) => (i === 0 ? '---' : '---|---')).join('|')}|`);
+  for (const [workload, values] of rows) {
+    const base = values[0] ?? Number.NaN;
+    const cells = values.map((value, i) => (i === 0 ? value.toFixed(digits) : `${value.toFixed(digits)} | ${(value / base).toFixed(3)}`));
+    console.log(`| ${workload} | ${cells.join(' | ')} |`);
+  }
+};
+table(`Median rate of ${options.rounds} rounds`, workloads.map((workload) => [workload, medians((rates) => rates.get(workload))] as const), 0);
+const apiRows = workloads.filter((workload) => workload.startsWith('api ') && workload !== CEILING);
+if (apiRows.length > 0) {
+  table(
+    'Median share of the same run\'s ceiling (rate / ceiling)',
+    apiRows.map((workload) => [workload, medians((rates) => (rates.get(workload) ?? Number.NaN) / (rates.get(CEILING) ?? Number.NaN))] as const),
+    3,
+  );
 }
