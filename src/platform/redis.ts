@@ -29,6 +29,10 @@ export const redisOptions = (options: OpenRedisOptions = {}): RedisOptions => ({
   // A connection that stops answering (a partition: no reset, no refusal) is dropped after 2 s of
   // silence and reconnected; meanwhile commands fail at once instead of each waiting out its timeout.
   socketTimeout: 2_000,
+  // ioredis re-sends, after a reconnection, the commands a lost connection left unanswered, even
+  // those whose caller was already told they failed (timed out): a cache write from before an
+  // outage would then land after it, over the entry removed since. A failed command stays failed.
+  autoResendUnfulfilledCommands: false,
   retryStrategy: (attempt: number) => Math.min(RECONNECT_MAX_MS, 50 * 2 ** Math.min(attempt, 6)),
   ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }),
   ...(options.name === undefined ? {} : { connectionName: options.name }),

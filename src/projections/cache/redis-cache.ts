@@ -40,6 +40,10 @@ if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1
 `;
 
+/** Keys whose lost writes are remembered one by one; past it, every entry is removed on recovery. */
+export const MAX_UNWRITTEN = 100_000;
+const REMOVE_BATCH = 500;
+
 const escapeGlob = (text: string): string => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 
 const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
@@ -116,6 +120,46 @@ export const openRedisReadCache = async (options: RedisReadCacheOptions): Promis
     return connection;
   };
 
+  /**
+   * Keys whose write was lost to an outage (Redis not ready, or the command failed). Their entry may
+   * be older than the read model (the projector could not refresh it), and a read without a
+   * consistency token would serve it until its TTL, an hour. Once Redis answers again they are
+   * removed, and the next read fills them from PostgreSQL. Past `MAX_UNWRITTEN` keys, every entry
+   * under the prefix is removed instead. (Kept in memory: a process that stops during the outage
+   * leaves its entries to their TTL.)
+   */
+  const unwritten = new Set<string>();
+  let unwrittenOverflow = false;
+  let repairing = false;
+  const lost = (key: string): void => {
+    if (unwrittenOverflow) return;
+    if (unwritten.size >= MAX_UNWRITTEN) {
+      unwritten.clear();
+      unwrittenOverflow = true;
+    } else unwritten.add(key);
+  };
+  const repair = (): void => {
+    if (repairing || client.status !== 'ready' || (unwritten.size === 0 && !unwrittenOverflow)) return;
+    repairing = true;
+    const keys = [...unwritten];
+    const all = unwrittenOverflow;
+    unwritten.clear();
+    unwrittenOverflow = false;
+    (all ? removeEveryEntry(client, options.keyPrefix) : removeEntries(client, keys))
+      .then(
+        (removed) => options.logger.info({ removed }, 'Redis cache: removed the entries whose refresh was lost to the outage'),
+        (error: unknown) => {
+          for (const key of keys) lost(key);
+          if (all) unwrittenOverflow = true;
+          outage.failed(error);
+        },
+      )
+      .finally(() => {
+        repairing = false;
+      });
+  };
+  client.on('ready', repair);
+
   /** Runs `op` if Redis is ready; on any failure (or when not ready) answers `fallback`. */
   const guard = async <T>(op: (redis: Redis) => Promise<T>, fallback: T): Promise<T> => {
     if (client.status !== 'ready') {
@@ -125,6 +169,7 @@ export const openRedisReadCache = async (options: RedisReadCacheOptions): Promis
     try {
       const result = await op(client);
       outage.recovered();
+      repair();
       return result;
     } catch (error) {
       outage.failed(error);
@@ -147,12 +192,13 @@ export const openRedisReadCache = async (options: RedisReadCacheOptions): Promis
       if (entry.position < 0n) return false;
       // Serialised outside the guard: a payload that is not JSON is a bug, not an outage.
       const json = JSON.stringify(entry.payload);
-      return guard(async (redis) => {
-        const written = await redis.eval(SET_IF_NEWER, 1, key, entry.position.toString(), json, ttlMs);
-        return written === 1;
-      }, false);
+      const outcome = await guard(async (redis) => ((await redis.eval(SET_IF_NEWER, 1, key, entry.position.toString(), json, ttlMs)) === 1 ? 'written' : 'older'), 'lost');
+      if (outcome === 'lost') lost(key);
+      return outcome === 'written';
     },
-    delete: (key) => guard(async (redis) => void (await redis.del(key)), undefined),
+    delete: async (key) => {
+      if (!(await guard(async (redis) => (await redis.del(key), true), false))) lost(key);
+    },
     publish: async (notice: Notice) => {
       const message = JSON.stringify({ p: notice.position.toString(), d: notice.payload, ...(notice.traceparent === undefined ? {} : { t: notice.traceparent }) });
       return guard(async (redis) => void (await redis.publish(`${channelPrefix}${notice.topic}`, message)), undefined);
@@ -190,6 +236,26 @@ export const openRedisReadCache = async (options: RedisReadCacheOptions): Promis
       await Promise.all([client, ...(subscriber === undefined ? [] : [subscriber])].map(closeConnection));
     },
   };
+};
+
+/** Removes `keys` (without the prefix, which the client adds), in batches; resolves to how many existed. */
+const removeEntries = async (client: Redis, keys: readonly string[]): Promise<number> => {
+  let removed = 0;
+  for (let i = 0; i < keys.length; i += REMOVE_BATCH) removed += await client.unlink(...keys.slice(i, i + REMOVE_BATCH));
+  return removed;
+};
+
+/** Removes every entry under `keyPrefix` (SCAN, then UNLINK in batches); resolves to how many. */
+const removeEveryEntry = async (client: Redis, keyPrefix: string): Promise<number> => {
+  let removed = 0;
+  let cursor = '0';
+  do {
+    // SCAN's pattern and answers are full key names: the client's prefix is not applied to them.
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${escapeGlob(keyPrefix)}*`, 'COUNT', REMOVE_BATCH);
+    removed += await removeEntries(client, keys.map((key) => key.slice(keyPrefix.length)));
+    cursor = next;
+  } while (cursor !== '0');
+  return removed;
 };
 
 /** Resolves when `connection` is ready, or after its connect timeout (2 s), whichever is first. */
