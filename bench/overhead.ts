@@ -29,8 +29,9 @@ const options = new Command('bench:overhead')
   .addOption(new Option('--base <ref>', 'the commit without metrics and tracing').default(DEFAULT_BASE))
   .addOption(new Option('--rounds <n>', 'runs of each build, alternating').default('2'))
   .addOption(new Option('--only <ids>', 'workloads (npm run bench ids)').default('a1,b,api'))
+  .addOption(new Option('--builds <names>', 'builds to run: base,metrics,tracing-1,tracing-100').default('base,metrics,tracing-1,tracing-100'))
   .parse()
-  .opts<{ base: string; rounds: string; only: string }>();
+  .opts<{ base: string; rounds: string; only: string; builds: string }>();
 
 const worktree = join(ROOT, '.bench-base');
 if (!existsSync(worktree)) {
@@ -51,12 +52,18 @@ interface Build {
   readonly cwd: string;
   readonly env: Record<string, string>;
 }
-const builds: Build[] = [
-  { name: 'base', cwd: worktree, env: {} },
-  { name: 'metrics', cwd: ROOT, env: {} },
-  { name: 'tracing 1%', cwd: ROOT, env: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' } },
-  { name: 'tracing 100%', cwd: ROOT, env: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl } },
-];
+const BUILDS: Readonly<Record<string, Build>> = {
+  base: { name: 'base', cwd: worktree, env: {} },
+  metrics: { name: 'metrics', cwd: ROOT, env: {} },
+  'tracing-1': { name: 'tracing 1%', cwd: ROOT, env: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' } },
+  'tracing-100': { name: 'tracing 100%', cwd: ROOT, env: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl } },
+};
+const builds: Build[] = options.builds.split(',').map((name) => {
+  const build = BUILDS[name.trim()];
+  if (build === undefined) throw new Error(`--builds: unknown build ${name}; known: ${Object.keys(BUILDS).join(', ')}`);
+  return build;
+});
+if (builds[0]?.name !== 'base') throw new Error('--builds: the first build must be base (the ratios are to it)');
 
 const newestResult = (cwd: string): string => {
   const dir = join(cwd, 'bench', 'results');
