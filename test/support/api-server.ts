@@ -48,15 +48,29 @@ export const postGraphql = async (
   query: string,
   variables?: Record<string, unknown>,
   token?: string,
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<HttpGraphqlResponse> => {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+    headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...headers },
     body: JSON.stringify({ query, ...(variables === undefined ? {} : { variables }) }),
   });
   const body: unknown = await response.json();
   if (!isBody(body)) throw new Error(`POST /graphql answered ${response.status} with ${JSON.stringify(body)}`);
   return { status: response.status, headers: response.headers, body };
+};
+
+/** `data` of a request that must succeed: GraphQL errors fail the test, with the body. */
+export const graphqlData = async (
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  token: string,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<Record<string, Record<string, unknown>>> => {
+  const { body } = await postGraphql(url, query, variables, token, headers);
+  if (body.errors !== undefined) throw new Error(`GraphQL errors: ${JSON.stringify(body)}`);
+  return (body.data ?? {}) as Record<string, Record<string, unknown>>;
 };
 
 const isBody = (value: unknown): value is HttpGraphqlResponse['body'] =>

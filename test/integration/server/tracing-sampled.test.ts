@@ -13,6 +13,7 @@ import { openDatabase } from '../../../src/platform/database.js';
 import type { DatabaseHandle } from '../../../src/platform/database.js';
 import { startKeel } from '../../../src/server/index.js';
 import type { KeelServer } from '../../../src/server/index.js';
+import { graphqlData } from '../../support/api-server.js';
 import { createTestDatabase, redisTestPrefix, redisTestUrl } from '../../support/database.js';
 import type { TestDatabase } from '../../support/database.js';
 import { startOtlpSink } from '../../support/otlp-sink.js';
@@ -29,16 +30,7 @@ describe('tracing with a sampler (parentbased_traceidratio at 0; OTLP sink stand
   let handle: DatabaseHandle;
   const saved = { sampler: process.env.OTEL_TRACES_SAMPLER, arg: process.env.OTEL_TRACES_SAMPLER_ARG };
 
-  const post = async (query: string, variables: unknown, token: string, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data?: Record<string, Record<string, unknown>>; errors?: unknown[] };
-    expect(body.errors, JSON.stringify(body)).toBeUndefined();
-    return body.data ?? {};
-  };
+  const post = (query: string, variables: Record<string, unknown>, token: string, headers: Record<string, string> = {}) => graphqlData(server.url, query, variables, token, headers);
 
   beforeAll(async () => {
     // Read by the SDK when Keel starts its tracer provider (this file runs in a process of its own).

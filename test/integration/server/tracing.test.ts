@@ -21,6 +21,7 @@ import { replayStream } from '../../../src/replay/index.js';
 import { startKeel } from '../../../src/server/index.js';
 import type { KeelServer } from '../../../src/server/index.js';
 import { subscribe, wsClient } from '../../support/api-ws.js';
+import { graphqlData } from '../../support/api-server.js';
 import { createTestDatabase, redisTestPrefix, redisTestUrl } from '../../support/database.js';
 import type { TestDatabase } from '../../support/database.js';
 import { startOtlpSink } from '../../support/otlp-sink.js';
@@ -44,16 +45,7 @@ describe('traces across the write path, the projector and the process manager (O
   const lines: string[] = [];
   let orderId = '';
 
-  const post = async (query: string, variables: unknown, token: string, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data?: Record<string, Record<string, unknown>>; errors?: unknown[] };
-    expect(body.errors, JSON.stringify(body)).toBeUndefined();
-    return body.data ?? {};
-  };
+  const post = (query: string, variables: Record<string, unknown>, token: string, headers: Record<string, string> = {}) => graphqlData(server.url, query, variables, token, headers);
 
   const spansUntil = async (what: string, found: (spans: OtlpSpan[]) => boolean): Promise<OtlpSpan[]> => {
     const deadline = Date.now() + 15_000;
