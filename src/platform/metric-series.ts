@@ -3,8 +3,10 @@
  *
  * prom-client's own counters and histograms hash their labels on every `inc` and `observe`, even
  * through a labelled child, and validate them again: about 1 µs a call, some 5 µs on every cached
- * GraphQL read (docs/decisions/0007-keel-counters-and-histograms.md). Here a labelled series is an object made once;
- * recording into it is a few additions (a histogram also scans its buckets). The registry reads
+ * GraphQL read (docs/decisions/0007-keel-counters-and-histograms.md). Here a labelled series is an
+ * object made once; recording into it is a few additions (a histogram also scans its buckets).
+ * The hot paths hold their series, so a series is never replaced: `reset` empties it in place,
+ * and it is exported again from its next recording, as prom-client's would be. The registry reads
  * these families through the same contract as its own metrics (`get`, `getForPromString`,
  * `reset`), so prom-client still serializes every scrape, in Prometheus text and OpenMetrics.
  *
@@ -42,13 +44,22 @@ interface FamilyConfig<L extends string> {
 }
 
 /** What both families share: the label checks, the series by label values, the registration. */
-abstract class Family<L extends string, S extends { readonly labels: Labels<L> }> {
+/** What a family needs of its series. */
+interface Series<L extends string> {
+  readonly labels: Labels<L>;
+  /** Exported: recorded into, or made at zero on purpose, since the last reset. */
+  exported: boolean;
+  /** Back to zero, and not exported until recorded into again. */
+  clear(): void;
+}
+
+abstract class Family<L extends string, S extends Series<L>> {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly L[];
   readonly aggregator = 'sum';
   abstract readonly type: 'counter' | 'histogram';
-  protected series = new Map<string, S>();
+  protected readonly series = new Map<string, S>();
 
   constructor(config: FamilyConfig<L>) {
     if (!client.validateMetricName(config.name)) throw new Error(`invalid metric name: ${config.name}`);
@@ -82,18 +93,26 @@ abstract class Family<L extends string, S extends { readonly labels: Labels<L> }
 
   /** Makes the series exist, at zero, before anything is recorded in it. */
   zero(labels: Labels<L>): void {
-    this.labels(labels);
+    this.labels(labels).exported = true;
   }
 
-  /** Drops every series (prom-client's `registry.resetMetrics()` calls it). */
+  /**
+   * Empties every series, which disappear from the exposition until recorded into again
+   * (prom-client's `registry.resetMetrics()` calls it). Series the hot paths hold stay theirs.
+   */
   reset(): void {
-    this.series = new Map();
+    for (const series of this.series.values()) series.clear();
     this.init();
   }
 
   /** A family without labels has its one series from the start, as prom-client's do. */
   protected init(): void {
-    if (this.labelNames.length === 0) this.labels({});
+    if (this.labelNames.length === 0) this.zero({});
+  }
+
+  /** The series to export. */
+  protected exported(): S[] {
+    return [...this.series.values()].filter((series) => series.exported);
   }
 
   private labelsOf(args: readonly unknown[]): Labels<L> {
@@ -123,13 +142,20 @@ abstract class Family<L extends string, S extends { readonly labels: Labels<L> }
   }
 }
 
-export class CounterSeries<L extends string> {
+export class CounterSeries<L extends string> implements Series<L> {
   value = 0;
+  exported = false;
   constructor(readonly labels: Labels<L>) {}
 
   inc(amount = 1): void {
     if (!(amount >= 0) || amount === Number.POSITIVE_INFINITY) throw new RangeError(`a counter only goes up by a finite amount, not ${amount}`);
     this.value += amount;
+    this.exported = true;
+  }
+
+  clear(): void {
+    this.value = 0;
+    this.exported = false;
   }
 }
 
@@ -146,17 +172,18 @@ export class Counter<L extends string> extends Family<L, CounterSeries<L>> {
   }
 
   protected samples(): Sample[] {
-    return [...this.series.values()].map((series) => ({ labels: series.labels, value: series.value }));
+    return this.exported().map((series) => ({ labels: series.labels, value: series.value }));
   }
 }
 
-export class HistogramSeries<L extends string> {
+export class HistogramSeries<L extends string> implements Series<L> {
   /** Observations per bucket, not cumulative; the last one counts those above every bound. */
   readonly counts: Float64Array;
   /** The last exemplar of each bucket (histograms made with exemplars only). */
   readonly exemplars: Array<Exemplar | undefined>;
   sum = 0;
   count = 0;
+  exported = false;
 
   constructor(
     readonly labels: Labels<L>,
@@ -176,7 +203,16 @@ export class HistogramSeries<L extends string> {
     this.counts[bucket] = (this.counts[bucket] as number) + 1;
     this.sum += value;
     this.count += 1;
+    this.exported = true;
     if (traceId !== undefined && this.withExemplars) this.exemplars[bucket] = { labelSet: { trace_id: traceId }, value, timestamp: Date.now() / 1000 };
+  }
+
+  clear(): void {
+    this.counts.fill(0);
+    this.exemplars.fill(undefined);
+    this.sum = 0;
+    this.count = 0;
+    this.exported = false;
   }
 }
 
@@ -203,7 +239,7 @@ export class Histogram<L extends string> extends Family<L, HistogramSeries<L>> {
   protected samples(): Sample[] {
     const bucketName = `${this.name}_bucket`;
     const samples: Sample[] = [];
-    for (const series of this.series.values()) {
+    for (const series of this.exported()) {
       const shared = series.labels;
       let cumulative = 0;
       // No exemplar is null for a bound, absent for +Inf: prom-client's JSON, to the letter.

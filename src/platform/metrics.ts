@@ -97,18 +97,14 @@ const children = <T>(make: (value: string) => T): ((value: string) => T) => {
   };
 };
 
-/**
- * A histogram with exemplars and one label: its series by label value, each made once. Its
- * `observe(seconds, traceId)` keeps the trace id as its bucket's exemplar.
- */
-const exemplarHistogram = (histogram: Histogram<string>, labelName: string) => children((value) => histogram.labels({ [labelName]: value }));
 
 export const commandMetrics = {
   outcome: children((aggregate) => {
     const of = children((outcome) => metrics.commands.labels(aggregate, outcome));
     return (outcome: 'ok' | 'rejected' | 'conflict' | 'error') => of(outcome).inc();
   }),
-  duration: exemplarHistogram(metrics.commandDuration as Histogram<string>, 'aggregate'),
+  // Observed with the command span's trace id: the exemplar.
+  duration: children((aggregate) => metrics.commandDuration.labels(aggregate)),
   conflicts: children((aggregate) => metrics.commandConflicts.labels(aggregate)),
   retries: children((aggregate) => metrics.commandRetries.labels(aggregate)),
   batchSize: children((aggregate) => metrics.commandBatchSize.labels(aggregate)),
@@ -117,7 +113,7 @@ export const commandMetrics = {
 export const appendMetrics = (adapter: 'postgres' | 'esdb') => {
   const appends = metrics.appends.labels(adapter);
   const events = metrics.appendEvents.labels(adapter);
-  const duration = exemplarHistogram(metrics.appendDuration as Histogram<string>, 'adapter')(adapter);
+  const duration = metrics.appendDuration.labels(adapter);
   return {
     /** One append of `count` events that took `seconds`. */
     record: (count: number, seconds: number, traceId?: string): void => {
@@ -139,7 +135,7 @@ export const projectionMetrics = {
     metrics.projectionBatchSize.zero(labels);
     metrics.projectionBatchDuration.zero(labels);
   },
-  freshness: exemplarHistogram(metrics.freshness as Histogram<string>, 'projection'),
+  freshness: children((projection) => metrics.freshness.labels(projection)),
   batch: children((projection) => ({
     size: metrics.projectionBatchSize.labels(projection),
     duration: metrics.projectionBatchDuration.labels(projection),

@@ -105,10 +105,16 @@ describe('metric series', () => {
     m.ourPlain.labels().inc(3);
     m.theirHistogram.observe({ labels: { route: 'a' }, value: 1 });
     m.ourHistogram.labels('a').observe(1);
+    // A series a hot path holds (as Keel's layers do) must keep counting after a reset.
+    const held = m.ourHistogram.labels('a');
     m.theirs.resetMetrics();
     m.ours.resetMetrics();
     expect(await exposition(m.ours, client.Registry.PROMETHEUS_CONTENT_TYPE)).toBe(await exposition(m.theirs, client.Registry.PROMETHEUS_CONTENT_TYPE));
     expect(await exposition(m.ours, client.Registry.PROMETHEUS_CONTENT_TYPE)).toContain('x_shed_total{role="api"} 0');
+    m.theirHistogram.observe({ labels: { route: 'a' }, value: 2 });
+    held.observe(2);
+    expect(await exposition(m.ours, client.Registry.PROMETHEUS_CONTENT_TYPE)).toBe(await exposition(m.theirs, client.Registry.PROMETHEUS_CONTENT_TYPE));
+    expect(await exposition(m.ours, client.Registry.PROMETHEUS_CONTENT_TYPE)).toContain('x_seconds_count{role="api",route="a"} 1');
   });
 
   it('hand back the same series for the same label values', () => {
