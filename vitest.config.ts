@@ -7,5 +7,8 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // expect.poll waits on a browser or a projector: vitest's 1 s default is shorter than a
+    // PostgreSQL round trip on a loaded two-core CI machine.
+    expect: { poll: { timeout: 15_000 } },
   },
 });
