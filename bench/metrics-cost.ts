@@ -33,5 +33,6 @@ time('GraphQL request: request id (randomUUID)', () => randomUUID());
 time('cached read: near-cache hit counter', () => near.hit.inc());
 time('command: outcome counter', () => outcome('ok'));
 time('command: duration histogram', () => command.observe(0.002));
-time('append: counter and two histograms', () => append.record(1, 0.002));
+const appendedEvents = [{ metadata: { correlationId: 'c' } }];
+time('append: counter and two histograms', () => append.record(appendedEvents, 0.002));
 time('projection: freshness, per event', () => freshness.observe(0.05));

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { DomainError, ValidationError } from '../platform/errors.js';
+import type { Span } from '../platform/tracing.js';
 import { parseCommand } from './decider.js';
 import { inventoryAggregate, orderAggregate, paymentAggregate, productAggregate } from './aggregates.js';
 import type { CommandHandler } from './handler/command-handler.js';
@@ -30,6 +31,8 @@ export interface RequestContext {
   readonly causationId?: string;
   /** Digest of the client's request, given with `commandId` (see CommandContext.fingerprint). */
   readonly fingerprint?: string;
+  /** The span the command continues (see CommandContext.parentSpan). */
+  readonly parentSpan?: Span;
 }
 
 type Input = Readonly<Record<string, unknown>>;
@@ -49,6 +52,7 @@ export const toCommandContext = (request: RequestContext, suffix?: string): Comm
     ...(request.correlationId === undefined ? {} : { correlationId: request.correlationId }),
     ...(request.causationId === undefined ? {} : { causationId: request.causationId }),
     ...(request.fingerprint === undefined || request.commandId === undefined ? {} : { fingerprint: request.fingerprint }),
+    ...(request.parentSpan === undefined ? {} : { parentSpan: request.parentSpan }),
   };
 };
 

@@ -2,12 +2,12 @@
  * The process logger: pino writing one JSON object per line (no pretty printer is installed;
  * pipe through `jq` to read). Fastify is given this instance, so request logs share it; each line a
  * request logs carries `requestId` and `correlationId` (app.ts), a reaction's its event's
- * `correlationId`, and with tracing on every line inside a span `traceId` and `spanId`.
+ * `correlationId`; with tracing on, the lines of a sampled request also carry `traceId` and
+ * `spanId` (its logger is bound to its span: api/graphql/request-tracing.ts).
  */
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config.js';
-import { traceFields } from './tracing.js';
 
 export type { Logger } from 'pino';
 
@@ -21,8 +21,6 @@ export const createLogger = (config: LoggerConfig, destination?: DestinationStre
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
-    // With tracing on, every line logged inside a span names its trace and span.
-    mixin: traceFields,
   };
   return destination === undefined ? pino(options) : pino(options, destination);
 };

@@ -18,6 +18,7 @@
 import client from 'prom-client';
 import type { Gauge } from 'prom-client';
 import { Counter, Histogram } from './metric-series.js';
+import { traceIdOf, traceparentIn, tracingEnabled } from './tracing.js';
 
 export const registry = new client.Registry<client.RegistryContentType>();
 registry.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE);
@@ -115,11 +116,15 @@ export const appendMetrics = (adapter: 'postgres' | 'esdb') => {
   const events = metrics.appendEvents.labels(adapter);
   const duration = metrics.appendDuration.labels(adapter);
   return {
-    /** One append of `count` events that took `seconds`. */
-    record: (count: number, seconds: number, traceId?: string): void => {
+    /**
+     * One append of `appendedEvents` that took `seconds`. The exemplar is the trace the events
+     * name in their metadata (their command's, whose span is the append's parent), when tracing is on.
+     */
+    record: (appendedEvents: readonly { readonly metadata: Readonly<Record<string, unknown>> }[], seconds: number): void => {
       appends.inc();
-      events.observe(count);
-      duration.observe(seconds, traceId);
+      events.observe(appendedEvents.length);
+      const first = appendedEvents[0];
+      duration.observe(seconds, first === undefined || !tracingEnabled() ? undefined : traceIdOf(traceparentIn(first.metadata)));
     },
   };
 };

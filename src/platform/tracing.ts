@@ -10,8 +10,15 @@
  * reaction to an event continues that event's trace. Replays (a projection rebuild, replay
  * debugging) start traces of their own marked `keel.replay: true`, never continuing or linking a
  * live one.
+ *
+ * The parent of every span is passed explicitly (a request's span travels in its scope, then in
+ * the command's context): no context manager is registered, so nothing is "active". OpenTelemetry's
+ * AsyncLocalStorage context manager would follow every promise of every request through Node 20's
+ * async hooks, sampled or not: most of what tracing cost the API (decision 0008).
+ * Log lines name their trace because the logger that writes them is bound to the span
+ * (`logFieldsOf`), not through a mixin looking for an active span.
  */
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Link, Span, SpanContext } from '@opentelemetry/api';
 
 export { SpanKind } from '@opentelemetry/api';
@@ -40,7 +47,7 @@ export interface Tracing {
 
 /**
  * Registers the global tracer provider (once per process; a second call reuses it) with a batching
- * OTLP exporter, the AsyncLocalStorage context manager and the W3C trace-context propagator.
+ * OTLP exporter and the W3C trace-context propagator, and no context manager (see above).
  */
 export const startTracing = async (options: TracingOptions): Promise<Tracing> => {
   if (options.endpoint === undefined) return { flush: () => Promise.resolve() };
@@ -55,7 +62,7 @@ export const startTracing = async (options: TracingOptions): Promise<Tracing> =>
       resource: resourceFromAttributes({ 'service.name': options.serviceName, 'service.version': options.version, 'keel.role': options.role }),
       spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000 })],
     });
-    created.register();
+    created.register({ contextManager: null });
     provider = created;
   }
   enabled = true;
@@ -68,13 +75,6 @@ const SAMPLED = 1;
 const sampled = (spanContext: SpanContext | undefined): spanContext is SpanContext =>
   spanContext !== undefined && trace.isSpanContextValid(spanContext) && (spanContext.traceFlags & SAMPLED) === SAMPLED;
 
-/** The active span's trace id, for an exemplar; undefined when tracing is off or nothing is active. */
-export const currentTraceId = (): string | undefined => {
-  if (!enabled) return undefined;
-  const spanContext = trace.getActiveSpan()?.spanContext();
-  return sampled(spanContext) ? spanContext.traceId : undefined;
-};
-
 /** A span's trace id, for an exemplar: only when the span is sampled (its trace is exported). */
 export const sampledTraceId = (span: Span | null | undefined): string | undefined => {
   const spanContext = span?.spanContext();
@@ -82,13 +82,12 @@ export const sampledTraceId = (span: Span | null | undefined): string | undefine
 };
 
 /**
- * The active span's ids for a log line (pino's mixin); none when tracing is off or nothing is active.
- * A new object every call: pino merges the line's own fields into it (Object.assign), so a shared
- * one would be frozen (every line with fields throws) or carry one line's fields into the next.
+ * The ids a log line written for `span` carries (`traceId`, `spanId`): bind them to the logger
+ * that writes inside the span (`logger.child(logFieldsOf(span))`). None for an unsampled span,
+ * whose trace is never exported, or without one.
  */
-export const traceFields = (): Record<string, string> => {
-  if (!enabled) return {};
-  const spanContext = trace.getActiveSpan()?.spanContext();
+export const logFieldsOf = (span: Span | null | undefined): Record<string, string> => {
+  const spanContext = span?.spanContext();
   return sampled(spanContext) ? { traceId: spanContext.traceId, spanId: spanContext.spanId } : {};
 };
 
@@ -114,7 +113,7 @@ export const traceIdOf = (traceparent: string | undefined): string | undefined =
 export const contextOf = (traceparent: string | undefined): Context =>
   traceparent === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, { traceparent });
 
-/** A context whose active span is `span`: to start children of a span that is not the active one. */
+/** A context whose span is `span`: the parent of the spans started as its children. */
 export const contextOfSpan = (span: Span): Context => trace.setSpan(ROOT_CONTEXT, span);
 
 /** A context continuing a request's incoming trace headers (`traceparent`, `tracestate`). */
@@ -137,7 +136,7 @@ export interface SpanOptions {
   readonly kind?: SpanKind;
   readonly attributes?: Attributes;
   readonly links?: Link[];
-  /** Default: the active context. */
+  /** The parent: a context (`contextOf`, `contextOfSpan`, `contextOfHeaders`). Default: none, a new trace. */
   readonly parent?: Context;
 }
 
@@ -148,7 +147,7 @@ export const startSpan = (name: string, options: SpanOptions = {}): Span | undef
   return tracer.startSpan(
     name,
     { kind: options.kind ?? SpanKind.INTERNAL, ...(attributes === undefined ? {} : { attributes }), ...(links === undefined ? {} : { links }) },
-    options.parent ?? context.active(),
+    options.parent ?? ROOT_CONTEXT,
   );
 };
 
@@ -162,14 +161,11 @@ export const endSpan = (span: Span | undefined, error?: unknown): void => {
   span.end();
 };
 
-/** Runs `fn` with `span` active (so spans started inside are its children); plain `fn()` without one. */
-export const withSpan = <T>(span: Span | undefined, fn: () => T): T => (span === undefined ? fn() : context.with(trace.setSpan(context.active(), span), fn));
-
-/** Runs `fn` with `span` active and ends the span when `fn` settles (failed when it throws). */
+/** Runs `fn` and ends `span` when it settles (failed when it throws); plain `fn()` without one. */
 export const runInSpan = async <T>(span: Span | undefined, fn: () => Promise<T>): Promise<T> => {
   if (span === undefined) return fn();
   try {
-    const result = await withSpan(span, fn);
+    const result = await fn();
     endSpan(span);
     return result;
   } catch (error) {
@@ -178,7 +174,10 @@ export const runInSpan = async <T>(span: Span | undefined, fn: () => Promise<T>)
   }
 };
 
-/** Runs `fn` in a span of its own, ended when `fn` settles. With tracing off, just `fn()`. */
+/**
+ * Runs `fn` in a span of its own, ended when `fn` settles; `fn` is given the span, to pass on as
+ * the parent of what it starts. With tracing off, `fn(undefined)`.
+ */
 export const inSpan = <T>(name: string, options: SpanOptions, fn: (span: Span | undefined) => Promise<T>): Promise<T> => {
   const span = startSpan(name, options);
   return runInSpan(span, () => fn(span));
@@ -186,7 +185,7 @@ export const inSpan = <T>(name: string, options: SpanOptions, fn: (span: Span | 
 
 /**
  * Runs a replay (a projection rebuild, replay debugging) in a trace of its own, marked
- * `keel.replay: true`: a new root, whatever is active, so it continues no live trace.
+ * `keel.replay: true`: a new root, so it continues no live trace.
  */
 export const inReplaySpan = <T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> =>
   inSpan(name, { parent: ROOT_CONTEXT, attributes: { ...attributes, 'keel.replay': true } }, fn);

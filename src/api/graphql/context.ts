@@ -3,6 +3,7 @@
  * the edge's clock. Deps (write side, read side, settings) are closed over by the resolver
  * factories instead, so the context stays per-request data only.
  */
+import type { Span } from '../../platform/tracing.js';
 import type { Auth } from '../auth.js';
 
 export interface RequestScope {
@@ -10,6 +11,8 @@ export interface RequestScope {
   /** ISO-8601 time of the request, read once at the edge (when a resolver first asks). */
   readonly now: string;
   readonly requestId: string;
+  /** The request's span while tracing is on: the parent of the commands its mutations send. */
+  readonly span?: Span | null;
 }
 
 declare module 'mercurius' {

@@ -69,6 +69,7 @@ export const requestContextOf = (
     now: scope.now,
     correlationId: scope.requestId,
     ...(commandId === undefined ? {} : { commandId, ...fingerprint }),
+    ...(scope.span ? { parentSpan: scope.span } : {}),
   };
 };
 

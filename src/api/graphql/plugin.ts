@@ -19,6 +19,7 @@ import type { Redis } from 'ioredis';
 import mercurius from 'mercurius';
 import { KeelError } from '../../platform/errors.js';
 import { metrics } from '../../platform/metrics.js';
+import type { Span } from '../../platform/tracing.js';
 import { authenticate, unauthenticated } from '../auth.js';
 import { leasedRedisStore } from '../rate-limit-store.js';
 import type { Auth } from '../auth.js';
@@ -178,13 +179,14 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     constructor(
       readonly auth: Auth,
       readonly requestId: string,
+      readonly span: Span | null,
     ) {}
     get now(): string {
       this.#now ??= clock().toISOString();
       return this.#now;
     }
   }
-  const scopeOf = (request: FastifyRequest): RequestScope => new Scope(authOf(request), request.id);
+  const scopeOf = (request: FastifyRequest): RequestScope => new Scope(authOf(request), request.id, request.keelSpan);
   const { resolvers, loaders } = buildResolvers({
     write: options.write,
     readSide: options.readSide,

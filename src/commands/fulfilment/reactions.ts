@@ -8,6 +8,7 @@
 import type { RecordedEvent } from '../../eventstore/port.js';
 import { parseEventOf, type OrderEvent, type PaymentEvent } from '../../events/index.js';
 import { DomainError, isKeelError, type ErrorCode } from '../../platform/errors.js';
+import type { Span } from '../../platform/tracing.js';
 import { orderAggregate, paymentAggregate } from '../aggregates.js';
 import type { CommerceCommands, RequestContext } from '../front-door.js';
 import type { CommandHandler } from '../handler/command-handler.js';
@@ -69,13 +70,16 @@ export const sequenceKeyOf = (event: RecordedEvent): string => {
   return event.type === 'PaymentRequested' ? `provider-call:${orderId}` : orderId;
 };
 
-/** The context of the commands a reaction to `recorded` sends: their ids derive from the event's. */
-const requestFor = (deps: FulfilmentDeps, recorded: RecordedEvent): RequestContext => {
+/**
+ * The context of the commands a reaction to `recorded` sends: their ids derive from the event's;
+ * with tracing on, their spans are children of the reaction's (`parentSpan`).
+ */
+const requestFor = (deps: FulfilmentDeps, recorded: RecordedEvent, parentSpan?: Span): RequestContext => {
   const correlationId = typeof recorded.metadata.correlationId === 'string' ? recorded.metadata.correlationId : recorded.id;
   // Decisions use the time of the event, not the wall clock, so a reaction that runs again after a
   // crash decides exactly as it did the first time.
   const eventTime = typeof recorded.metadata.timestamp === 'string' ? recorded.metadata.timestamp : deps.clock().toISOString();
-  return { actor: ACTOR, now: eventTime, commandId: recorded.id, correlationId, causationId: recorded.id };
+  return { actor: ACTOR, now: eventTime, commandId: recorded.id, correlationId, causationId: recorded.id, ...(parentSpan === undefined ? {} : { parentSpan }) };
 };
 
 /**
@@ -96,9 +100,9 @@ export const cancelAfterFailedStep = async (deps: FulfilmentDeps, recorded: Reco
   return !(cancelled instanceof DomainError);
 };
 
-export const react = async (deps: FulfilmentDeps, recorded: RecordedEvent): Promise<void> => {
+export const react = async (deps: FulfilmentDeps, recorded: RecordedEvent, span?: Span): Promise<void> => {
   const event: FulfilmentEvent = parseEventOf(FULFILMENT_EVENT_TYPES, recorded);
-  const request = requestFor(deps, recorded);
+  const request = requestFor(deps, recorded, span);
   switch (event.type) {
     case 'OrderPlaced':
       return onOrderPlaced(deps, event.data, request);

@@ -148,7 +148,7 @@ export const startFulfilment = async (options: FulfilmentOptions): Promise<Fulfi
     const reactWithRetry = async (event: RecordedEvent): Promise<boolean> => {
       for (let attempt = 1; ; attempt++) {
         try {
-          await inSpan(`react ${event.type}`, { parent: contextOf(traceparentIn(event.metadata)), attributes: { 'keel.process': name, 'keel.position': event.position.toString() } }, () => react(deps, event));
+          await inSpan(`react ${event.type}`, { parent: contextOf(traceparentIn(event.metadata)), attributes: { 'keel.process': name, 'keel.position': event.position.toString() } }, (span) => react(deps, event, span));
           reactions.ok.inc();
           return true;
         } catch (error) {

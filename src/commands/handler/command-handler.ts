@@ -221,7 +221,12 @@ export const createCommandHandler = (store: EventStore, options: CommandHandlerO
       const started = performance.now();
       const outcomeOf = commandMetrics.outcome(aggregate.name);
       const duration = commandMetrics.duration(aggregate.name);
-      const span = tracingEnabled() ? startSpan(`command ${aggregate.name}`, { attributes: { 'keel.stream': streamId, 'keel.command_id': context.commandId } }) : undefined;
+      const span = tracingEnabled()
+        ? startSpan(`command ${aggregate.name}`, {
+            attributes: { 'keel.stream': streamId, 'keel.command_id': context.commandId },
+            ...(context.parentSpan === undefined ? {} : { parent: contextOfSpan(context.parentSpan) }),
+          })
+        : undefined;
       return new Promise<CommandResult<E, S>>((resolve, reject) => {
         const job: Job = {
           aggregate: eraseTypes(aggregate),

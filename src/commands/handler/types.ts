@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '../../eventstore/port.js';
+import type { Span } from '../../platform/tracing.js';
 
 /** The shape the handler needs of a decider (src/commands/decider.ts is the full type). */
 export interface HandlerDecider<C, E extends DomainEventShape, S> {
@@ -37,6 +38,11 @@ export interface CommandContext {
    * (KEEL_ERR_IDEMPOTENCY_KEY_REUSED) instead of being answered as a duplicate.
    */
   readonly fingerprint?: string;
+  /**
+   * With tracing on, the span the command's span is a child of: the GraphQL request's, or the
+   * process manager's reaction's. Absent: the command starts a trace of its own.
+   */
+  readonly parentSpan?: Span;
 }
 
 export interface CommandResult<E, S> {

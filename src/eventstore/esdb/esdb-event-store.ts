@@ -4,7 +4,6 @@
  */
 import type { EventStoreDBClient } from '@eventstore/db-client';
 import { appendMetrics, secondsSince } from '../../platform/metrics.js';
-import { currentTraceId } from '../../platform/tracing.js';
 import { EventStoreUnavailableError } from '../errors.js';
 import type {
   AppendOptions,
@@ -51,7 +50,7 @@ class EsdbEventStore implements EventStore {
     this.inFlight.add(appending);
     try {
       const result = await appending;
-      appended.record(events.length, secondsSince(started), currentTraceId());
+      appended.record(events, secondsSince(started));
       return result;
     } finally {
       this.inFlight.delete(appending);

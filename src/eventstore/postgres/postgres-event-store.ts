@@ -4,7 +4,6 @@
  */
 import type { DatabaseHandle } from '../../platform/database.js';
 import { appendMetrics, secondsSince } from '../../platform/metrics.js';
-import { currentTraceId } from '../../platform/tracing.js';
 import { EventStoreUnavailableError } from '../errors.js';
 import type {
   AppendOptions,
@@ -75,7 +74,7 @@ class PostgresEventStore implements EventStore {
     const request: AppendRequest = prepareAppend(streamId, events, options.expectedRevision ?? 'any');
     const outcome: AppendOutcome = this.batcher ? await this.batcher.submit(request) : await appendOne(this.db, request);
     if (!outcome.ok) throw outcome.error;
-    appended.record(events.length, secondsSince(started), currentTraceId());
+    appended.record(events, secondsSince(started));
     if (outcome.wrote) {
       this.changes.fire();
       this.notifier?.poke();

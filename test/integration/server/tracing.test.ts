@@ -2,7 +2,7 @@
  * Tracing, end to end in one process (startKeel with OTEL_EXPORTER_OTLP_ENDPOINT): a checkout sent
  * with a client's `traceparent` is one trace from the GraphQL request through the command and the
  * append; its events carry the trace context; the projector's batch links to it; the process
- * manager's reactions and the subscription push continue it; the exemplars name it; log lines inside a span name it; and a
+ * manager's reactions and the subscription push continue it; the exemplars name it; the request's log lines name it; and a
  * replay starts a trace of its own, marked as one. Spans are collected by a small OTLP/HTTP sink
  * standing in for the collector (Jaeger).
  */
@@ -16,7 +16,6 @@ import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../../../src/platform/config
 import { openDatabase } from '../../../src/platform/database.js';
 import type { DatabaseHandle } from '../../../src/platform/database.js';
 import { createLogger } from '../../../src/platform/logger.js';
-import { endSpan, startSpan, withSpan } from '../../../src/platform/tracing.js';
 import { replayStream } from '../../../src/replay/index.js';
 import { startKeel } from '../../../src/server/index.js';
 import type { KeelServer } from '../../../src/server/index.js';
@@ -100,11 +99,23 @@ describe('traces across the write path, the projector and the process manager (O
     const spans = await spansUntil('the append', (all) => all.some((s) => s.traceId === CLIENT_TRACE && s.name === 'append'));
     const request = spans.find((s) => s.traceId === CLIENT_TRACE && s.name === 'graphql mutation PlaceOrder');
     expect(request?.parentSpanId).toBe(CLIENT_SPAN);
+    expect(attribute(request as OtlpSpan, 'http.request.method')).toBe('POST');
+    expect(attribute(request as OtlpSpan, 'http.response.status_code')).toBe(200);
+    expect(attribute(request as OtlpSpan, 'keel.request_id')).toMatch(/^[0-9a-f-]{36}$/);
     const command = spans.find((s) => s.traceId === CLIENT_TRACE && s.name === 'command order');
     expect(command?.parentSpanId).toBe(request?.spanId);
     const append = spans.find((s) => s.traceId === CLIENT_TRACE && s.name === 'append');
     expect(append?.parentSpanId).toBe(command?.spanId);
     expect(attribute(append as OtlpSpan, 'keel.stream')).toBe(`order-${orderId}`);
+  });
+
+  it('starts a trace of its own for a request without a traceparent', async () => {
+    await post('mutation Restock($input: ReceiveStockInput!) { receiveStock(input: $input) { position } }', { input: { sku: 'LAMP', quantity: 1 } }, admin);
+    const spans = await spansUntil('the untraced request', (all) => all.some((s) => s.name === 'graphql mutation Restock'));
+    const request = spans.find((s) => s.name === 'graphql mutation Restock');
+    expect(request?.traceId).not.toBe(CLIENT_TRACE);
+    expect(request?.parentSpanId ?? '').toBe('');
+    await spansUntil('its command', (all) => all.some((s) => s.name === 'command inventory' && s.traceId === request?.traceId && s.parentSpanId === request?.spanId));
   });
 
   it('writes the command\'s trace context into its events\' metadata', async () => {
@@ -154,18 +165,27 @@ describe('traces across the write path, the projector and the process manager (O
     // must be a trace Keel exported.
     const exemplars = [...text.matchAll(/keel_command_duration_seconds_bucket\{[^}]*aggregate="order"[^}]*\} \d+ # \{trace_id="([0-9a-f]{32})"\}/g)].map((m) => m[1]);
     expect(exemplars.length).toBeGreaterThan(0);
-    await spansUntil('the exemplars\' traces', (all) => exemplars.every((id) => all.some((span) => span.traceId === id)));
+    // The appends' too: the trace of the commands they carried.
+    const appends = [...text.matchAll(/keel_append_duration_seconds_bucket\{[^}]*adapter="postgres"[^}]*\} \d+ # \{trace_id="([0-9a-f]{32})"\}/g)].map((m) => m[1]);
+    expect(appends.length).toBeGreaterThan(0);
+    await spansUntil(
+      'the exemplars\' traces',
+      (all) => exemplars.every((id) => all.some((span) => span.traceId === id)) && appends.every((id) => all.some((span) => span.traceId === id && span.name === 'append')),
+    );
     expect(text).toMatch(/# EOF\n$/);
   });
 
-  it('names the trace and span on every log line written inside a span', () => {
-    const logger = createLogger({ logLevel: 'info', nodeEnv: 'test' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString('utf8')), done()) }));
-    const span = startSpan('log check');
-    withSpan(span, () => logger.info({ marker: 'inside' }, 'inside a span'));
-    endSpan(span);
-    const line = JSON.parse(lines.find((l) => l.includes('"marker":"inside"')) ?? '{}') as Record<string, unknown>;
-    expect(line.traceId).toBe(span?.spanContext().traceId);
-    expect(line.spanId).toBe(span?.spanContext().spanId);
+  it('names the trace and the request\'s span on the log lines of a traced request', async () => {
+    const spans = await spansUntil('the request', (all) => all.some((s) => s.traceId === CLIENT_TRACE && s.name === 'graphql mutation PlaceOrder'));
+    const request = spans.find((s) => s.traceId === CLIENT_TRACE && s.name === 'graphql mutation PlaceOrder');
+    const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const completed = parsed.find((line) => line.msg === 'request completed' && line.traceId === CLIENT_TRACE);
+    expect(completed?.spanId).toBe(request?.spanId);
+    // Every line of that request from its span's start on: only fastify's "incoming request",
+    // written before the route's handler runs, comes before it.
+    const ofRequest = parsed.filter((line) => line.requestId === completed?.requestId && line.msg !== 'incoming request');
+    expect(ofRequest.length).toBeGreaterThan(0);
+    expect(ofRequest.filter((line) => line.traceId !== CLIENT_TRACE || line.spanId !== request?.spanId)).toEqual([]);
   });
 
   it('runs a replay in a trace of its own, marked as a replay', async () => {
