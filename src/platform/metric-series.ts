@@ -43,7 +43,6 @@ interface FamilyConfig<L extends string> {
   readonly registers: ReadonlyArray<Registry<client.RegistryContentType>>;
 }
 
-/** What both families share: the label checks, the series by label values, the registration. */
 /** What a family needs of its series. */
 interface Series<L extends string> {
   readonly labels: Labels<L>;
@@ -53,6 +52,7 @@ interface Series<L extends string> {
   clear(): void;
 }
 
+/** What both families share: the label checks, the series by label values, the registration. */
 abstract class Family<L extends string, S extends Series<L>> {
   readonly name: string;
   readonly help: string;

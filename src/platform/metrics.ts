@@ -98,7 +98,6 @@ const children = <T>(make: (value: string) => T): ((value: string) => T) => {
   };
 };
 
-
 export const commandMetrics = {
   outcome: children((aggregate) => {
     const of = children((outcome) => metrics.commands.labels(aggregate, outcome));
